@@ -1,0 +1,180 @@
+// The one place the lab runs commands. Every other module asks this file, so that timeouts, logging
+// and the wording of a failed command are the same everywhere.
+import { execa, type ResultPromise } from 'execa';
+import { debug } from './log.ts';
+
+export interface RunOptions {
+  /** Text fed to the command's standard input (ip -batch, iptables-restore). */
+  input?: string;
+  /** Kill the command after this long; every command is bounded. Default 30 s. */
+  timeoutMs?: number;
+  /** Return the result instead of throwing when the command exits non-zero. */
+  allowFailure?: boolean;
+  env?: Record<string, string>;
+}
+
+export interface RunResult {
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command that failed, with everything needed to understand why in its message. */
+export class CommandError extends Error {
+  constructor(readonly result: RunResult & { timedOut: boolean }) {
+    const why = result.timedOut ? 'timed out' : `exited ${result.exitCode}`;
+    const detail = (result.stderr || result.stdout).trim().split('\n').slice(-6).join('\n  ');
+    super(`\`${result.command}\` ${why}${detail ? `:\n  ${detail}` : ''}`);
+    this.name = 'CommandError';
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export function formatCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const command = formatCommand(file, args);
+  debug(`$ ${command}`);
+  const result = await execa(file, args, {
+    input: options.input,
+    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    reject: false,
+    stripFinalNewline: false,
+    env: options.env,
+    stdin: options.input === undefined ? 'ignore' : 'pipe',
+  });
+  const out: RunResult = {
+    command,
+    exitCode: result.exitCode ?? -1,
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+  };
+  if (result.failed && !(options.allowFailure && !result.timedOut && result.exitCode !== undefined)) {
+    if (result.exitCode === undefined && !result.timedOut && result.cause instanceof Error) {
+      const missing = (result.cause as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new Error(missing ? `\`${file}\` is not installed: run scripts/setup.sh (or \`lab doctor\` for the list)` : result.cause.message);
+    }
+    if (!options.allowFailure || result.timedOut) throw new CommandError({ ...out, timedOut: result.timedOut });
+  }
+  return out;
+}
+
+/** Runs a command and returns its standard output; throws a CommandError on failure. */
+export async function output(file: string, args: readonly string[], options: Omit<RunOptions, 'allowFailure'> = {}): Promise<string> {
+  return (await run(file, args, options)).stdout;
+}
+
+export interface BackgroundProcess {
+  readonly pid: number;
+  readonly command: string;
+  /** Everything the process wrote so far, stdout and stderr interleaved per stream. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process exits (never rejects). */
+  readonly exited: Promise<{ exitCode: number | undefined; signal: string | undefined }>;
+  /** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts a long-running process (a proxy, a server) whose output the lab reads as evidence. */
+export function spawnBackground(file: string, args: readonly string[], options: { maxLifetimeMs: number }): BackgroundProcess {
+  const command = formatCommand(file, args);
+  debug(`$ ${command} &`);
+  const child: ResultPromise = execa(file, args, {
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+    timeout: options.maxLifetimeMs,
+    forceKillAfterDelay: 2000,
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = child.then(
+    (r) => ({ exitCode: r.exitCode, signal: r.signal }),
+    () => ({ exitCode: undefined, signal: undefined }),
+  );
+  if (child.pid === undefined) throw new Error(`could not start \`${command}\``);
+  const pid = child.pid;
+  return {
+    pid,
+    command,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async stop(graceMs = 2000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** True when the process exists (signal 0 probes without touching it). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface LineProcess {
+  readonly pid: number;
+  readonly command: string;
+  /** Writes one line to the process's standard input. */
+  send(line: string): void;
+  /** Called for every line the process prints on standard output. */
+  onLine(listener: (line: string) => void): void;
+  stderr(): string;
+  readonly exited: Promise<void>;
+  /** Closes standard input (the process's cue to exit), then kills it if it lingers. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts a process that talks in lines over stdin/stdout (the pod agent). */
+export function spawnLineProcess(file: string, args: readonly string[], options: { maxLifetimeMs: number }): LineProcess {
+  const command = formatCommand(file, args);
+  debug(`$ ${command} <>`);
+  const child = execa(file, args, { reject: false, stdin: 'pipe', buffer: false, timeout: options.maxLifetimeMs, forceKillAfterDelay: 2000 });
+  if (child.pid === undefined) throw new Error(`could not start \`${command}\``);
+  let err = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const listeners: Array<(line: string) => void> = [];
+  let pending = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      for (const listener of listeners) listener(line);
+    }
+  });
+  const exited = child.then(
+    () => undefined,
+    () => undefined,
+  );
+  return {
+    pid: child.pid,
+    command,
+    send: (line) => void child.stdin?.write(line + '\n'),
+    onLine: (listener) => void listeners.push(listener),
+    stderr: () => err,
+    exited,
+    async stop(graceMs = 2000) {
+      child.stdin?.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

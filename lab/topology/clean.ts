@@ -1,0 +1,63 @@
+// Finding and removing lab leftovers: the ledgers of runs whose process is gone, then anything that
+// still carries the lab prefix (netns, cgroups, bpffs pins) and belongs to no live run.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { findCgroup2Mount, removeCgroupTree } from '../host/cgroup.ts';
+import { listNetns } from '../host/ip.ts';
+import { LAB_PREFIX, listLedgers } from './ledger.ts';
+import { undoEntries } from './teardown.ts';
+
+export const BPFFS_ROOT = '/sys/fs/bpf';
+
+export interface CleanReport {
+  removed: string[];
+  failed: string[];
+  /** Runs still in progress (their owner process lives); left alone unless forced. */
+  liveRuns: string[];
+}
+
+/** Undoes the ledgers of runs whose owning process has died (a crash, a SIGKILL). */
+export async function reapStaleRuns(options: { includeLive?: boolean } = {}): Promise<CleanReport> {
+  const report: CleanReport = { removed: [], failed: [], liveRuns: [] };
+  for (const ledger of listLedgers()) {
+    if (ledger.ownerAlive && !options.includeLive) {
+      report.liveRuns.push(ledger.runId);
+      continue;
+    }
+    const result = await undoEntries([...ledger.entries].reverse());
+    report.removed.push(...result.removed);
+    report.failed.push(...result.failed);
+  }
+  return report;
+}
+
+const runIdOf = (name: string) => name.slice(LAB_PREFIX.length).split('-')[0] ?? '';
+
+/** `lab clean`: stale ledgers first, then a sweep by name prefix for anything no ledger named. */
+export async function cleanEverything(options: { includeLive?: boolean } = {}): Promise<CleanReport> {
+  const report = await reapStaleRuns(options);
+  const spared = new Set(report.liveRuns);
+  const stray = (name: string) => name.startsWith(LAB_PREFIX) && !spared.has(runIdOf(name));
+  const tryRemove = async (what: string, remove: () => Promise<void> | void) => {
+    try {
+      await remove();
+      report.removed.push(what);
+    } catch (e) {
+      report.failed.push(`${what}: ${(e as Error).message}`);
+    }
+  };
+  for (const netns of (await listNetns()).filter(stray).sort().reverse()) {
+    await tryRemove(`netns ${netns}`, async () => {
+      const result = await undoEntries([{ kind: 'netns', name: netns }]);
+      if (result.failed.length) throw new Error(result.failed.join('; '));
+    });
+  }
+  const cgroupMount = await findCgroup2Mount();
+  if (cgroupMount) {
+    for (const name of readdirSync(cgroupMount).filter(stray)) await tryRemove(`cgroup ${join(cgroupMount, name)}`, () => removeCgroupTree(join(cgroupMount, name)));
+  }
+  if (existsSync(BPFFS_ROOT)) {
+    for (const name of readdirSync(BPFFS_ROOT).filter(stray)) await tryRemove(`bpffs pin ${join(BPFFS_ROOT, name)}`, () => rmSync(join(BPFFS_ROOT, name), { recursive: true, force: true }));
+  }
+  return report;
+}
