@@ -1,0 +1,55 @@
+// BPF objects: built from bpf/ by scripts/build-bpf.sh, loaded with bpftool, and pinned under the
+// run's own bpffs directory (/sys/fs/bpf/lab-<run>/<object>/), which the ledger removes on teardown.
+// Shared by every BPF backend (sockmap, tc).
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../host/exec.ts';
+import { BPFFS_ROOT } from '../topology/clean.ts';
+import type { Lab } from '../topology/lab.ts';
+
+export const BPF_SOURCE_DIR = fileURLToPath(new URL('../../bpf/', import.meta.url));
+export const BPF_BUILD_DIR = join(BPF_SOURCE_DIR, 'build');
+const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-bpf.sh', import.meta.url));
+
+export interface LoadedObject {
+  /** Pinned program paths by program (function) name. */
+  programs: Map<string, string>;
+  /** Pinned map paths by map name. */
+  maps: Map<string, string>;
+  pinDir: string;
+}
+
+/** Path of a built object, building bpf/ first when the object is missing or older than its source. */
+export async function builtObject(name: string): Promise<string> {
+  const object = join(BPF_BUILD_DIR, `${name}.bpf.o`);
+  await run('bash', [BUILD_SCRIPT], { timeoutMs: 120_000 });
+  if (!existsSync(object)) throw new Error(`bpf/ has no program ${name}.bpf.c (built objects: ${readdirSync(BPF_BUILD_DIR).join(', ')})`);
+  return object;
+}
+
+/** The run's bpffs directory, created (and recorded for removal) on first use. */
+export function runPinRoot(lab: Lab): string {
+  if (!existsSync(BPFFS_ROOT) || !statSync(BPFFS_ROOT).isDirectory()) throw new Error(`${BPFFS_ROOT} is missing: run scripts/setup.sh (it mounts bpffs)`);
+  const root = join(BPFFS_ROOT, `lab-${lab.runId}`);
+  if (!existsSync(root)) {
+    lab.record({ kind: 'bpf-pin', path: root });
+    mkdirSync(root);
+  }
+  return root;
+}
+
+/** Loads every program of an object and pins programs and maps under the run's bpffs directory. */
+export async function loadObject(lab: Lab, name: string): Promise<LoadedObject> {
+  const object = await builtObject(name);
+  const pinDir = join(runPinRoot(lab), name);
+  const programDir = join(pinDir, 'progs');
+  const mapDir = join(pinDir, 'maps');
+  mkdirSync(mapDir, { recursive: true });
+  const result = await run('bpftool', ['prog', 'loadall', object, programDir, 'pinmaps', mapDir], { allowFailure: true, timeoutMs: 60_000 });
+  if (result.exitCode !== 0) {
+    throw new Error(`the kernel refused to load ${name}.bpf.o (verifier log below); check \`lab doctor\` for missing BPF features\n${(result.stderr || result.stdout).trim().split('\n').slice(-25).join('\n')}`);
+  }
+  const pinned = (dir: string) => new Map(readdirSync(dir).map((entry) => [entry, join(dir, entry)] as const));
+  return { programs: pinned(programDir), maps: pinned(mapDir), pinDir };
+}
