@@ -190,6 +190,25 @@ export class Lab {
     return proc;
   }
 
+  /** TCP ports listening in a pod's or node's network namespace. */
+  async listeningPorts(place: Place): Promise<Set<number>> {
+    const listing = await this.exec(place, 'ss', ['-Hltn'], { inCgroup: false });
+    return new Set(listing.stdout.split('\n').map((line) => Number(/:(\d+)\s/.exec(line)?.[1])));
+  }
+
+  /** Waits until every port listens; `gaveUp` lets the caller stop early (its server died). */
+  async waitForListeners(place: Place, ports: readonly number[], what: string, gaveUp: () => string | undefined = () => undefined): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const reason = gaveUp();
+      if (reason !== undefined) throw new Error(`${what} in ${place.name} stopped before listening on ${ports.join(', ')}:\n  ${reason}`);
+      const listening = await this.listeningPorts(place);
+      if (ports.every((p) => listening.has(p))) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${what} in ${place.name} did not listen on ${ports.join(', ')} within 10 s:\n  ${gaveUp() ?? ''}`);
+  }
+
   /** Records an entry for an object a backend is about to create (pins, attachments, filters). */
   record(entry: LedgerEntry): void {
     this.ledger.record(entry);

@@ -1,9 +1,10 @@
 // The agent: a small program the lab runs inside a pod (in its netns and cgroup). It is the pod's
 // "app": an echo server on the ports it is told to listen on, a probe client that sends a known
 // payload and checks the echo, and a connection-rate loop. Commands arrive as JSON lines on stdin.
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import type { AcceptRecord, AgentReply, AgentRequest, ConnectLoopResult, ProbeResult } from './agent-protocol.ts';
+import type { AcceptRecord, AgentReply, AgentRequest, BulkResult, ConnectLoopResult, ProbeResult } from './agent-protocol.ts';
 
 const accepts: AcceptRecord[] = [];
 
@@ -52,6 +53,36 @@ function probe(host: string, port: number, payload: string, timeoutMs: number): 
   });
 }
 
+function bulk(host: string, port: number, bytes: number, timeoutMs: number): Promise<BulkResult> {
+  const started = performance.now();
+  const payload = randomBytes(bytes);
+  const sha256Sent = createHash('sha256').update(payload).digest('hex');
+  const echoed = createHash('sha256');
+  let bytesEchoed = 0;
+  return new Promise((resolve) => {
+    let settled = false;
+    const socket = connect({ host, port });
+    const finish = (error?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const sha256Echoed = echoed.digest('hex');
+      const ok = !error && bytesEchoed === bytes && sha256Echoed === sha256Sent;
+      const millis = Math.round(performance.now() - started);
+      resolve({ target: `${host}:${port}`, ok, bytesSent: bytes, bytesEchoed, sha256Sent, sha256Echoed, millis, ...(error ? { error } : ok ? {} : { error: 'echoed bytes differ' }) });
+    };
+    const timer = setTimeout(() => finish(`echo incomplete after ${timeoutMs} ms (${bytesEchoed} of ${bytes} B)`), timeoutMs);
+    socket.on('connect', () => socket.end(payload));
+    socket.on('data', (chunk: Buffer) => {
+      bytesEchoed += chunk.length;
+      echoed.update(chunk);
+    });
+    socket.on('end', () => finish());
+    socket.on('error', (e) => finish(e.message));
+  });
+}
+
 async function connectLoop(host: string, port: number, count: number, maxSeconds: number, concurrency: number): Promise<ConnectLoopResult> {
   const started = performance.now();
   const deadline = started + maxSeconds * 1000;
@@ -82,6 +113,8 @@ async function handle(request: AgentRequest): Promise<unknown> {
       return accepts;
     case 'probe':
       return probe(request.host, request.port, request.payload, request.timeoutMs);
+    case 'bulk':
+      return bulk(request.host, request.port, request.bytes, request.timeoutMs);
     case 'connect-loop':
       return connectLoop(request.host, request.port, request.count, request.maxSeconds, request.concurrency);
   }

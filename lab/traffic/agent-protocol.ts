@@ -21,6 +21,18 @@ export interface ProbeResult {
   millis: number;
 }
 
+/** A bulk echo: pseudorandom bytes sent, echoed back, compared by SHA-256. */
+export interface BulkResult {
+  target: string;
+  ok: boolean;
+  bytesSent: number;
+  bytesEchoed: number;
+  sha256Sent: string;
+  sha256Echoed: string;
+  millis: number;
+  error?: string;
+}
+
 export interface ConnectLoopResult {
   connections: number;
   errors: number;
@@ -32,6 +44,7 @@ export type AgentRequest =
   | { op: 'listen'; host: string; port: number }
   | { op: 'accepts' }
   | { op: 'probe'; host: string; port: number; payload: string; timeoutMs: number }
+  | { op: 'bulk'; host: string; port: number; bytes: number; timeoutMs: number }
   | { op: 'connect-loop'; host: string; port: number; count: number; maxSeconds: number; concurrency: number };
 
 export type AgentReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };

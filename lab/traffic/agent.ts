@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnLineProcess, type LineProcess } from '../host/exec.ts';
 import { commandIn } from '../host/namespaces.ts';
 import type { Lab, Place, ProcessOptions } from '../topology/lab.ts';
-import type { AcceptRecord, AgentReply, AgentRequest, ConnectLoopResult, ProbeResult } from './agent-protocol.ts';
+import type { AcceptRecord, AgentReply, AgentRequest, BulkResult, ConnectLoopResult, ProbeResult } from './agent-protocol.ts';
 
 const AGENT_MAIN = fileURLToPath(new URL('./agent-main.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -81,6 +81,11 @@ export class Agent {
   probe(host: string, port: number, options: { payload?: string; timeoutMs?: number } = {}): Promise<ProbeResult> {
     const payload = options.payload ?? `lab-probe ${host}:${port} ${'x'.repeat(64)}`;
     return this.request({ op: 'probe', host, port, payload, timeoutMs: options.timeoutMs ?? 3000 });
+  }
+
+  /** Sends `bytes` of random data, reads the echo, and compares the two by SHA-256. */
+  bulk(host: string, port: number, bytes: number, timeoutMs = 20_000): Promise<BulkResult> {
+    return this.request({ op: 'bulk', host, port, bytes, timeoutMs });
   }
 
   connectLoop(host: string, port: number, options: { count: number; maxSeconds: number; concurrency?: number }): Promise<ConnectLoopResult> {

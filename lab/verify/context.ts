@@ -1,23 +1,14 @@
 // What a backend's verify sees: the lab, the two pods the standard plan used, and the outcome of
 // every piece of traffic the plan drove. Ports are fixed so evidence (a proxy log line, a conntrack
 // entry) can be attributed to the probe that caused it.
-import type { ProbeResult, AcceptRecord } from '../traffic/agent-protocol.ts';
+import type { AcceptRecord, BulkResult, ProbeResult } from '../traffic/agent-protocol.ts';
 import type { ThroughputResult } from '../traffic/types.ts';
 import type { Lab, Place, Pod } from '../topology/lab.ts';
 
+export { ISTIO_PORTS } from '../istio/ports.ts';
+
 export const PLACEMENTS = ['same-node', 'cross-node'] as const;
 export type Placement = (typeof PLACEMENTS)[number];
-
-/** Istio's well-known ports (DESIGN §4). */
-export const ISTIO_PORTS = {
-  outboundCapture: 15001,
-  inboundCapture: 15006,
-  hbone: 15008,
-  /** Inbound ports Istio never captures: pilot-agent, health, Envoy Prometheus. */
-  excludedInbound: [15020, 15021, 15090],
-  proxyUid: 1337,
-  inboundPassthroughSource: '127.0.0.6',
-} as const;
 
 /** The ports the standard verify plan talks to, one per question it asks. */
 export const VERIFY_PORTS = {
@@ -29,8 +20,12 @@ export const VERIFY_PORTS = {
   loopback: 8082,
   /** A process in the client pod's netns but outside every lab cgroup (cgroup BPF must not see it). */
   outsideCgroup: 8083,
+  /** 8 MiB of random bytes echoed back and compared by SHA-256: the byte-exact integrity proof. */
+  bulk: 8084,
   iperf: 5201,
 } as const;
+
+export const BULK_BYTES = 8 * 1024 * 1024;
 
 export type ProbeName = 'app' | 'proxy-uid' | 'loopback' | 'outside-cgroup' | `excluded-${number}`;
 
@@ -41,6 +36,8 @@ export interface VerifyContext {
   server: Pod;
   /** Every probe of the plan, by name; each carries its own echo verdict. */
   probes: Map<ProbeName, ProbeResult>;
+  /** The bulk echo through the backend's path (client to server:8084). */
+  bulk: BulkResult;
   /** Connections the server pod's app accepted: port, and the peer address the app saw. */
   serverAccepts: AcceptRecord[];
   /** iperf3 through whatever path the backend set up (client to server:5201). */
