@@ -30,6 +30,7 @@ else
 fi
 # Ubuntu kernels keep some netfilter modules (TPROXY among them) in linux-modules-extra; add it only
 # when the running kernel lacks the module and the package exists (never on Debian).
+# shellcheck source=/dev/null
 os_id=$(. /etc/os-release 2>/dev/null && echo "${ID:-}")
 if [ "$os_id" = ubuntu ] && ! modinfo xt_TPROXY >/dev/null 2>&1 &&
    apt-cache show "linux-modules-extra-$(uname -r)" >/dev/null 2>&1; then

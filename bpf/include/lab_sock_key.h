@@ -60,42 +60,47 @@ enum lab_sock_key_side {
 	LAB_SOCK_KEY_PEER = 1,
 };
 
+// A context field read that the compiler must perform right here. Without it clang may sink a load
+// into a later branch as "pointer = ctx + offset; load pointer", which the verifier rejects
+// ("dereference of modified ctx ptr").
+#define LAB_CTX_READ(field) (*(volatile __typeof__(field) *)&(field))
+
 // Copies the key fields of a bpf_sock_ops or sk_msg_md (same field names, same encodings). A macro,
 // because context fields must be read with constant offsets from the context pointer itself.
 #define LAB_SOCK_FIELDS_FROM_CTX(ctx, f)                                                        \
 	do {                                                                                    \
-		(f)->family = (ctx)->family;                                                    \
-		(f)->local_ip4 = (ctx)->local_ip4;                                              \
-		(f)->remote_ip4 = (ctx)->remote_ip4;                                            \
-		(f)->local_ip6[0] = (ctx)->local_ip6[0];                                        \
-		(f)->local_ip6[1] = (ctx)->local_ip6[1];                                        \
-		(f)->local_ip6[2] = (ctx)->local_ip6[2];                                        \
-		(f)->local_ip6[3] = (ctx)->local_ip6[3];                                        \
-		(f)->remote_ip6[0] = (ctx)->remote_ip6[0];                                      \
-		(f)->remote_ip6[1] = (ctx)->remote_ip6[1];                                      \
-		(f)->remote_ip6[2] = (ctx)->remote_ip6[2];                                      \
-		(f)->remote_ip6[3] = (ctx)->remote_ip6[3];                                      \
-		(f)->local_port = (ctx)->local_port;                                            \
-		(f)->remote_port = (ctx)->remote_port;                                          \
+		(f)->family = LAB_CTX_READ((ctx)->family);                                                    \
+		(f)->local_ip4 = LAB_CTX_READ((ctx)->local_ip4);                                              \
+		(f)->remote_ip4 = LAB_CTX_READ((ctx)->remote_ip4);                                            \
+		(f)->local_ip6[0] = LAB_CTX_READ((ctx)->local_ip6[0]);                                        \
+		(f)->local_ip6[1] = LAB_CTX_READ((ctx)->local_ip6[1]);                                        \
+		(f)->local_ip6[2] = LAB_CTX_READ((ctx)->local_ip6[2]);                                        \
+		(f)->local_ip6[3] = LAB_CTX_READ((ctx)->local_ip6[3]);                                        \
+		(f)->remote_ip6[0] = LAB_CTX_READ((ctx)->remote_ip6[0]);                                      \
+		(f)->remote_ip6[1] = LAB_CTX_READ((ctx)->remote_ip6[1]);                                      \
+		(f)->remote_ip6[2] = LAB_CTX_READ((ctx)->remote_ip6[2]);                                      \
+		(f)->remote_ip6[3] = LAB_CTX_READ((ctx)->remote_ip6[3]);                                      \
+		(f)->local_port = LAB_CTX_READ((ctx)->local_port);                                            \
+		(f)->remote_port = LAB_CTX_READ((ctx)->remote_port);                                          \
 	} while (0)
 
 // struct bpf_sock: src_* is local, dst_* remote; dst_port is a plain __be16, which is re-encoded the
 // way sock_ops presents remote_port so the one builder below handles both.
 #define LAB_SOCK_FIELDS_FROM_BPF_SOCK(sk, f)                                                    \
 	do {                                                                                    \
-		(f)->family = (sk)->family;                                                     \
-		(f)->local_ip4 = (sk)->src_ip4;                                                 \
-		(f)->remote_ip4 = (sk)->dst_ip4;                                                \
-		(f)->local_ip6[0] = (sk)->src_ip6[0];                                           \
-		(f)->local_ip6[1] = (sk)->src_ip6[1];                                           \
-		(f)->local_ip6[2] = (sk)->src_ip6[2];                                           \
-		(f)->local_ip6[3] = (sk)->src_ip6[3];                                           \
-		(f)->remote_ip6[0] = (sk)->dst_ip6[0];                                          \
-		(f)->remote_ip6[1] = (sk)->dst_ip6[1];                                          \
-		(f)->remote_ip6[2] = (sk)->dst_ip6[2];                                          \
-		(f)->remote_ip6[3] = (sk)->dst_ip6[3];                                          \
-		(f)->local_port = (sk)->src_port;                                               \
-		(f)->remote_port = lab_remote_port_field_from_be16((sk)->dst_port);             \
+		(f)->family = LAB_CTX_READ((sk)->family);                                                     \
+		(f)->local_ip4 = LAB_CTX_READ((sk)->src_ip4);                                                 \
+		(f)->remote_ip4 = LAB_CTX_READ((sk)->dst_ip4);                                                \
+		(f)->local_ip6[0] = LAB_CTX_READ((sk)->src_ip6[0]);                                           \
+		(f)->local_ip6[1] = LAB_CTX_READ((sk)->src_ip6[1]);                                           \
+		(f)->local_ip6[2] = LAB_CTX_READ((sk)->src_ip6[2]);                                           \
+		(f)->local_ip6[3] = LAB_CTX_READ((sk)->src_ip6[3]);                                           \
+		(f)->remote_ip6[0] = LAB_CTX_READ((sk)->dst_ip6[0]);                                          \
+		(f)->remote_ip6[1] = LAB_CTX_READ((sk)->dst_ip6[1]);                                          \
+		(f)->remote_ip6[2] = LAB_CTX_READ((sk)->dst_ip6[2]);                                          \
+		(f)->remote_ip6[3] = LAB_CTX_READ((sk)->dst_ip6[3]);                                          \
+		(f)->local_port = LAB_CTX_READ((sk)->src_port);                                               \
+		(f)->remote_port = lab_remote_port_field_from_be16(LAB_CTX_READ((sk)->dst_port));             \
 	} while (0)
 
 static __always_inline __u16 lab_swap16(__u16 v)

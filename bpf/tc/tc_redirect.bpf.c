@@ -61,7 +61,7 @@ struct packet {
 	struct tcphdr *tcp; // NULL for other protocols or a short packet
 };
 
-// IPv4 TCP or UDP only (Istio 1.20 left IPv6 and other protocols alone too).
+// IPv4 TCP or UDP only (Istio 1.20 left IPv6 and other protocols alone too); `tcp` is set for TCP.
 static __always_inline int parse(struct __sk_buff *skb, struct packet *pkt)
 {
 	void *data = (void *)(long)skb->data;
@@ -118,7 +118,9 @@ SEC("tc")
 int app_outbound(struct __sk_buff *skb)
 {
 	struct packet pkt;
-	if (!parse(skb, &pkt))
+	// TCP only: the node proxy serves TCP (Istio 1.20 also sent UDP, for ztunnel's DNS proxy; a lab
+	// proxy without one would swallow it).
+	if (!parse(skb, &pkt) || !pkt.tcp)
 		return TC_ACT_OK;
 	__u32 saddr = pkt.ip->saddr;
 	struct tc_pod *pod = bpf_map_lookup_elem(&tc_pods, &saddr);
@@ -146,7 +148,7 @@ SEC("tc")
 int app_inbound(struct __sk_buff *skb)
 {
 	struct packet pkt;
-	if (!parse(skb, &pkt))
+	if (!parse(skb, &pkt) || !pkt.tcp)
 		return TC_ACT_OK;
 	__u32 daddr = pkt.ip->daddr;
 	struct tc_pod *pod = bpf_map_lookup_elem(&tc_pods, &daddr);

@@ -3,11 +3,15 @@
 import { UsageError } from '../errors.ts';
 import { noneBackend } from './none/none.ts';
 import { redirectBackend } from './redirect/redirect.ts';
+import { sockmapBackend } from './sockmap/sockmap.ts';
+import { tcBackend } from './tc/tc.ts';
 import { BACKEND_NAMES, type Backend, type BackendName } from './types.ts';
 
 const registry: Partial<Record<BackendName, Backend>> = {
   none: noneBackend,
   redirect: redirectBackend,
+  sockmap: sockmapBackend,
+  tc: tcBackend,
 };
 
 /** Implemented backends, in the canonical order (none, redirect, tproxy, sockmap, tc). */

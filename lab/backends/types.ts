@@ -24,6 +24,11 @@ export interface InstallRequest {
 export interface Installation {
   /** Judges the traffic the verify plan drove, from this backend's evidence. */
   verify(context: VerifyContext): Promise<Check[]>;
+  /**
+   * Stops the proxy that serves this pod (its sidecar, or its node's proxy), for fault scenarios:
+   * with the proxy gone, captured traffic must fail rather than bypass it. Absent for `none`.
+   */
+  stopProxy?(pod: Pod): Promise<void>;
   /** Removes what install added. Teardown of the lab removes it too; this is for early removal. */
   uninstall(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 // Istio's sidecar interception rules, generated as iptables-restore input and applied atomically,
-// as istio-iptables does. The chains and their order follow istio-iptables (DESIGN §4); the golden
-// files in lab/istio/testdata/ pin the exact output.
+// as istio-iptables does. The chains and their order follow istio-iptables' own golden files
+// (tools/istio-iptables/pkg/capture/testdata in istio/istio); lab/istio/testdata/ pins our output.
 import { ISTIO_PORTS } from './ports.ts';
 
 export interface IstioCaptureConfig {
@@ -32,10 +32,11 @@ export const NAT_CHAINS = ['ISTIO_INBOUND', 'ISTIO_IN_REDIRECT', 'ISTIO_OUTPUT',
  *  - 127.0.0.1 is left alone; everything else goes to the outbound listener.
  */
 function outputRules(c: IstioCaptureConfig): string[] {
-  const rules = ['-A ISTIO_OUTPUT -s 127.0.0.6/32 -o lo -j RETURN'];
+  const rules = ['-A ISTIO_OUTPUT -o lo -s 127.0.0.6/32 -j RETURN'];
   for (const [match, id] of [['--uid-owner', c.proxyUid], ['--gid-owner', c.proxyGid]] as const) {
     rules.push(
-      `-A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -m owner ${match} ${id} -j ISTIO_IN_REDIRECT`,
+      // HBONE (15008) over loopback is never sent back to the inbound listener (Istio 1.20+).
+      `-A ISTIO_OUTPUT -o lo ! -d 127.0.0.1/32 -p tcp ! --dport ${ISTIO_PORTS.hbone} -m owner ${match} ${id} -j ISTIO_IN_REDIRECT`,
       `-A ISTIO_OUTPUT -o lo -m owner ! ${match} ${id} -j RETURN`,
       `-A ISTIO_OUTPUT -m owner ${match} ${id} -j RETURN`,
     );
@@ -55,7 +56,7 @@ export function redirectModeNatTable(c: IstioCaptureConfig = DEFAULT_CAPTURE): s
     ...NAT_CHAINS.map((chain) => `:${chain} - [0:0]`),
     '-A PREROUTING -p tcp -j ISTIO_INBOUND',
     '-A OUTPUT -p tcp -j ISTIO_OUTPUT',
-    ...c.excludedInboundPorts.map((port) => `-A ISTIO_INBOUND -p tcp -m tcp --dport ${port} -j RETURN`),
+    ...c.excludedInboundPorts.map((port) => `-A ISTIO_INBOUND -p tcp --dport ${port} -j RETURN`),
     '-A ISTIO_INBOUND -p tcp -j ISTIO_IN_REDIRECT',
     `-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports ${c.inboundCapturePort}`,
     ...outputRules(c),

@@ -1,6 +1,6 @@
 // Grouped bars: one group per placement, one bar per backend at the median, and every run drawn as a
 // dot on its bar, so the spread is visible and not only summarized.
-import { colourOf, element, linearScale, niceTicks, shortNumber, svgDocument, text } from './svg.ts';
+import { colourOf, element, linearScale, shortNumber, svgDocument, text, ticksFromZero } from './svg.ts';
 
 export type BarValue = { median: number; runs: number[] } | { invalid: string };
 
@@ -12,7 +12,7 @@ export interface BarChartInput {
   value(group: string, series: string): BarValue | undefined;
 }
 
-const MARGIN = { top: 40, right: 130, bottom: 50, left: 70 };
+const MARGIN = { top: 52, right: 130, bottom: 50, left: 70 };
 const BAR_WIDTH = 34;
 const BAR_GAP = 8;
 const GROUP_GAP = 40;
@@ -21,21 +21,22 @@ export function barChart(input: BarChartInput): string {
   const groupWidth = input.series.length * (BAR_WIDTH + BAR_GAP) - BAR_GAP;
   const plotWidth = Math.max(240, input.groups.length * (groupWidth + GROUP_GAP));
   const plotHeight = 260;
-  const width = MARGIN.left + plotWidth + MARGIN.right;
+  // Wide enough for the title too (about 8.5 px per character at 15 px bold).
+  const width = Math.max(MARGIN.left + plotWidth + MARGIN.right, MARGIN.left + input.title.length * 8.5);
   const height = MARGIN.top + plotHeight + MARGIN.bottom;
 
   const numbers = input.groups.flatMap((g) => input.series.flatMap((s) => {
     const v = input.value(g, s);
     return v && 'median' in v ? [v.median, ...v.runs] : [];
   }));
-  const top = niceTicks(0, Math.max(...numbers, 1e-9) * 1.1).at(-1) ?? 1;
-  const ticks = niceTicks(0, top);
-  const y = linearScale([0, ticks.at(-1) ?? top], [MARGIN.top + plotHeight, MARGIN.top]);
+  // 12% headroom above the tallest bar or dot keeps its value label inside the plot.
+  const ticks = ticksFromZero(Math.max(...numbers, 0) * 1.12);
+  const y = linearScale([0, ticks.at(-1) ?? 1], [MARGIN.top + plotHeight, MARGIN.top]);
   const body: string[] = [text(MARGIN.left, 22, input.title, { 'font-size': 15, 'font-weight': 'bold' })];
 
   // Axis and horizontal grid.
   body.push(element('g', { class: 'y-axis' }, ticks.map((t) => element('line', { x1: MARGIN.left, x2: MARGIN.left + plotWidth, y1: y(t), y2: y(t), stroke: '#e5e5e5' }) + text(MARGIN.left - 6, y(t) + 4, shortNumber(t), { 'text-anchor': 'end' }))));
-  body.push(text(16, MARGIN.top + plotHeight / 2, input.yLabel, { transform: `rotate(-90 16 ${MARGIN.top + plotHeight / 2})`, 'text-anchor': 'middle' }));
+  body.push(text(24, MARGIN.top + plotHeight / 2, input.yLabel, { transform: `rotate(-90 24 ${MARGIN.top + plotHeight / 2})`, 'text-anchor': 'middle' }));
   body.push(element('line', { x1: MARGIN.left, x2: MARGIN.left + plotWidth, y1: y(0), y2: y(0), stroke: '#333' }));
 
   input.groups.forEach((group, gi) => {
@@ -60,7 +61,7 @@ export function barChart(input: BarChartInput): string {
       body.push(element('g', { class: 'bar', 'data-series': series, 'data-group': group }, [
         element('rect', { x, y: y(value.median), width: BAR_WIDTH, height: y(0) - y(value.median), fill: colour, opacity: 0.85 }, element('title', {}, `${series}, ${group}: median ${shortNumber(value.median)} (${value.runs.length} runs)`)),
         ...dots,
-        text(x + BAR_WIDTH / 2, y(value.median) - 6, shortNumber(value.median), { 'text-anchor': 'middle', 'font-size': 10 }),
+        text(x + BAR_WIDTH / 2, y(Math.max(value.median, ...value.runs)) - 7, shortNumber(value.median), { 'text-anchor': 'middle', 'font-size': 10 }),
       ]));
     });
   });

@@ -67,7 +67,7 @@ function configurationSection(results: ResultsFile): string {
   const lines = [
     `- Matrix: backends ${c.backends.join(', ')}; placements ${c.placements.join(', ')}; metrics ${c.metrics.join(', ')}; ${c.repeats} repeat(s)${c.quick ? ' (quick profile: short runs)' : ''}.`,
     '- Each repeat builds a fresh topology per backend and placement, installs the backend, proves its path with the backend\'s verify checks, then measures. Backends are interleaved within each repeat (A B C, A B C) so drift of the machine falls on all of them alike.',
-    `- Latency: ${c.latency.tool}, ${c.latency.rate} requests/s fixed rate (open loop), ${c.latency.connections} connection(s), ${c.latency.messageBytes}-byte messages, ${c.latency.seconds} s after ${c.latency.warmupSeconds} s warm-up; round-trip times.`,
+    `- Latency: ${c.latency.tool}, ${c.latency.rate} requests/s fixed rate (open loop), ${c.latency.connections} connection(s), ${c.latency.messageBytes}-byte messages, ${c.latency.seconds} s${c.latency.warmupSeconds > 0 ? ` after ${c.latency.warmupSeconds} s warm-up` : ''}${c.latency.tool === 'sockperf' ? ' (sockperf discards its own first 400 ms)' : ''}; round-trip times.`,
     `- Throughput: iperf3, ${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s measured after ${c.throughput.omitSeconds} s omitted (-O).`,
     `- Connection rate: the pod agent opens a connection, exchanges one byte, closes; ${c.cps.concurrency} in parallel, up to ${c.cps.maxConnections} connections or ${c.cps.seconds} s, after ${c.cps.warmupSeconds} s warm-up.`,
     '- Spread: median and interquartile range over repeats; CV = standard deviation / mean across repeats.',

@@ -3,7 +3,7 @@
 // into the right edge. One panel per placement, one line per backend (the median over repeats of
 // each percentile), every repeat's curve drawn faintly behind it.
 import { legend } from './bar-chart.ts';
-import { colourOf, element, linearScale, logScale, logTicks, niceTicks, shortNumber, svgDocument, text, type Scale } from './svg.ts';
+import { colourOf, element, linearScale, logScale, logTicks, shortNumber, svgDocument, text, ticksFromZero, type Scale } from './svg.ts';
 
 export interface PercentilePoint {
   /** Percentile, 0..100 exclusive of 100. */
@@ -35,7 +35,7 @@ export const PERCENTILE_LABELS: Array<[number, string]> = [
 ];
 
 const PANEL = { width: 380, height: 260, gap: 60 };
-const MARGIN = { top: 48, right: 130, bottom: 50, left: 70 };
+const MARGIN = { top: 58, right: 130, bottom: 50, left: 70 };
 
 export function percentileChart(input: PercentileChartInput): string {
   const panels = input.panels.length || 1;
@@ -47,7 +47,7 @@ export function percentileChart(input: PercentileChartInput): string {
   // The latency axis goes log too when the tail is an order of magnitude above the median, else the
   // differences at p50 (the ones the backends are compared on) would be a few pixels.
   const useLog = values.length > 0 && high / low > 10;
-  const yTicks = values.length === 0 ? [0, 1] : useLog ? logTicks(low * 0.9, high * 1.1) : niceTicks(0, high * 1.1);
+  const yTicks = values.length === 0 ? [0, 1] : useLog ? logTicks(low * 0.9, high * 1.1) : ticksFromZero(high * 1.1);
   const yDomain: [number, number] = useLog ? [Math.min(low * 0.9, yTicks[0] ?? low), Math.max(high * 1.1, yTicks.at(-1) ?? high)] : [0, yTicks.at(-1) ?? 1];
   const xDomain: [number, number] = [tailPosition(50) - 0.1, tailPosition(99.9) + 0.1];
 

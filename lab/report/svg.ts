@@ -54,6 +54,14 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks.map((t) => Number(t.toPrecision(12)));
 }
 
+/** Nice ticks from 0 whose last tick is at or above `max` (an axis that never cuts off a bar). */
+export function ticksFromZero(max: number, count = 5): number[] {
+  const ticks = niceTicks(0, max > 0 ? max : 1, count);
+  const step = ticks.length > 1 ? ticks[1]! - ticks[0]! : max || 1;
+  while ((ticks.at(-1) ?? 0) < max) ticks.push(Number(((ticks.at(-1) ?? 0) + step).toPrecision(12)));
+  return ticks;
+}
+
 /** Powers of ten covering [min, max] (and 2x, 5x between them when the range is narrow). */
 export function logTicks(min: number, max: number): number[] {
   const ticks: number[] = [];

@@ -14,6 +14,7 @@ export interface LatencyLoad {
   seconds: number;
   /** Concurrent connections; sockperf under-load drives one. */
   connections: number;
+  messageBytes?: number;
 }
 
 export interface LatencyDriver {
@@ -26,7 +27,7 @@ export interface LatencyDriver {
 export const fortioDriver: LatencyDriver = {
   tool: 'fortio',
   startServer: (lab, server, port) => startFortioTcpServer(lab, server, port),
-  measure: (lab, client, server, port, load) => runFortio(lab, client, { url: `tcp://${server.ip}:${port}`, rate: load.rate, connections: load.connections, seconds: load.seconds }),
+  measure: (lab, client, server, port, load) => runFortio(lab, client, { url: `tcp://${server.ip}:${port}`, rate: load.rate, connections: load.connections, seconds: load.seconds, payloadBytes: load.messageBytes }),
 };
 
 export const sockperfDriver: LatencyDriver = {
@@ -34,7 +35,8 @@ export const sockperfDriver: LatencyDriver = {
   startServer: (lab, server, port) => startSockperfServer(lab, server, port),
   measure: (lab, client, server, port, load) => {
     if (load.connections !== 1) throw new Error('sockperf under-load drives one connection; use fortio for more');
-    return runSockperf(lab, client, { host: server.ip, port, rate: load.rate, seconds: load.seconds });
+    // sockperf's -t takes whole seconds.
+    return runSockperf(lab, client, { host: server.ip, port, rate: load.rate, seconds: Math.max(1, Math.round(load.seconds)), messageBytes: load.messageBytes });
   },
 };
 

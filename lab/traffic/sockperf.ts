@@ -58,7 +58,8 @@ export async function runSockperf(lab: Lab, client: Pod, load: SockperfLoad): Pr
 }
 
 // sockperf colours some lines; the escapes sit inside the numbers' lines.
-const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+export const stripAnsi = (text: string) => text.replace(ANSI_COLOUR, '');
 
 function numberAfter(text: string, pattern: RegExp, what: string): number {
   const match = pattern.exec(text);

@@ -5,10 +5,11 @@ import { backendByName } from '../backends/index.ts';
 import type { BackendName, Check, Installation } from '../backends/types.ts';
 import { ISTIO_PORTS } from '../istio/ports.ts';
 import type { ProbeResult } from '../traffic/agent-protocol.ts';
-import { Agent } from '../traffic/agent.ts';
+import type { Agent } from '../traffic/agent.ts';
+import { AgentPool } from '../traffic/agent-pool.ts';
 import { runIperf3 } from '../traffic/iperf3.ts';
 import type { ThroughputResult } from '../traffic/types.ts';
-import { withLab, type Lab, type Place, type Pod, type TopologySpec } from '../topology/lab.ts';
+import { withLab, type Lab, type Pod, type TopologySpec } from '../topology/lab.ts';
 import { BULK_BYTES, VERIFY_PORTS, type Placement, type ProbeName, type VerifyContext } from './context.ts';
 
 export interface VerifyReport {
@@ -36,6 +37,7 @@ export interface CapturedPair {
   placement: Placement;
   client: Pod;
   server: Pod;
+  agents: AgentPool;
   clientAgent: Agent;
   serverAgent: Agent;
   installation: Installation;
@@ -43,52 +45,46 @@ export interface CapturedPair {
   verify(options?: { iperfSeconds?: number }): Promise<{ ok: boolean; checks: Check[]; throughput: ThroughputResult }>;
 }
 
+/** Starts the apps of the standard plan in an installed lab and returns the pair that drives it. */
+export async function preparePair(lab: Lab, backend: BackendName, installation: Installation, client: Pod, server: Pod, agents = new AgentPool(lab)): Promise<CapturedPair> {
+  // The server app listens on its pod IPv4 address on every port the plan probes.
+  const serverPorts = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.outsideCgroup, VERIFY_PORTS.bulk, ...ISTIO_PORTS.excludedInbound];
+  await Promise.all([...serverPorts.map((port) => agents.listen(server, server.ip, port)), agents.listen(client, '127.0.0.1', VERIFY_PORTS.loopback)]);
+  const placement: Placement = client.node === server.node ? 'same-node' : 'cross-node';
+  const [clientAgent, serverAgent] = await Promise.all([agents.agent(client), agents.agent(server)]);
+  const pair: CapturedPair = {
+    lab,
+    backend,
+    placement,
+    client,
+    server,
+    agents,
+    clientAgent,
+    serverAgent,
+    installation,
+    verify: async (options = {}) => {
+      const context = await driveStandardPlan(pair, options.iperfSeconds ?? 2);
+      const checks = await installation.verify(context);
+      return { ok: checks.length > 0 && checks.every((c) => c.ok), checks, throughput: context.throughput };
+    },
+  };
+  return pair;
+}
+
 /** Builds the pair for a placement, installs the backend, starts the apps; always tears down. */
-export async function withCapturedPair<T>(backendName: BackendName, placement: Placement, body: (pair: CapturedPair) => Promise<T>): Promise<T> {
+export async function withCapturedPair<T>(backendName: BackendName, placement: Placement, body: (pair: CapturedPair) => Promise<T>, options: { runId?: string } = {}): Promise<T> {
   const backend = backendByName(backendName);
   return withLab(placementTopology(placement), async (lab) => {
     const client = lab.pod(CLIENT_POD);
     const server = lab.pod(SERVER_POD);
     const installation = await backend.install({ lab, captured: [client, server] });
-    const [clientAgent, serverAgent] = await Promise.all([Agent.start(lab, client), Agent.start(lab, server)]);
-    // The server app listens on its pod IPv4 address on every port the plan probes.
-    const serverPorts = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.outsideCgroup, VERIFY_PORTS.bulk, ...ISTIO_PORTS.excludedInbound];
-    await Promise.all(serverPorts.map((port) => serverAgent.listen(server.ip, port)));
-    await clientAgent.listen('127.0.0.1', VERIFY_PORTS.loopback);
-    const pair: CapturedPair = {
-      lab,
-      backend: backendName,
-      placement,
-      client,
-      server,
-      clientAgent,
-      serverAgent,
-      installation,
-      verify: async (options = {}) => {
-        const context = await driveStandardPlan(pair, options.iperfSeconds ?? 2);
-        const checks = await installation.verify(context);
-        return { ok: checks.length > 0 && checks.every((c) => c.ok), checks, throughput: context.throughput };
-      },
-    };
-    return body(pair);
-  });
+    return body(await preparePair(lab, backendName, installation, client, server));
+  }, options);
 }
 
 async function driveStandardPlan(pair: CapturedPair, iperfSeconds: number): Promise<VerifyContext> {
-  const { lab, client, server, clientAgent, serverAgent } = pair;
-  const extraAgents = new Map<string, Agent>();
-  /** Agents for probes that must come from elsewhere (another UID, outside the cgroup), started once. */
-  const agentFor = async (place: Place, options: { uid?: number; inCgroup?: boolean }) => {
-    if (place === client && options.uid === undefined && options.inCgroup !== false) return clientAgent;
-    const key = `${place.name}/${options.uid ?? ''}/${options.inCgroup ?? true}`;
-    let agent = extraAgents.get(key);
-    if (!agent) {
-      agent = await Agent.start(lab, place, options);
-      extraAgents.set(key, agent);
-    }
-    return agent;
-  };
-  const probe: VerifyContext['probe'] = async (from, host, port, options = {}) => (await agentFor(from, options)).probe(host, port);
+  const { lab, client, server, clientAgent, serverAgent, agents } = pair;
+  const probe: VerifyContext['probe'] = async (from, host, port, identity = {}) => (await agents.agent(from, identity)).probe(host, port);
 
   const probes = new Map<ProbeName, ProbeResult>();
   probes.set('app', await probe(client, server.ip, VERIFY_PORTS.app));
@@ -105,10 +101,10 @@ async function driveStandardPlan(pair: CapturedPair, iperfSeconds: number): Prom
 }
 
 /** `lab verify`: one backend, one placement, build to teardown. */
-export async function verifyBackend(backend: BackendName, placement: Placement, options: { iperfSeconds?: number } = {}): Promise<VerifyReport> {
+export async function verifyBackend(backend: BackendName, placement: Placement, options: { iperfSeconds?: number; runId?: string } = {}): Promise<VerifyReport> {
   const started = performance.now();
   return withCapturedPair(backend, placement, async (pair) => {
     const result = await pair.verify(options);
     return { backend, placement, ok: result.ok, checks: result.checks, runId: pair.lab.runId, seconds: Math.round((performance.now() - started) / 100) / 10, throughput: result.throughput };
-  });
+  }, options.runId === undefined ? {} : { runId: options.runId });
 }

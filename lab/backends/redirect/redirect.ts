@@ -17,6 +17,9 @@ export const redirectBackend: Backend = {
     const sidecars = await startSidecars(lab, captured);
     return {
       verify: (context) => redirectChecks(context, sidecars),
+      async stopProxy(pod) {
+        await sidecars.get(pod.name)?.stop();
+      },
       async uninstall() {
         await Promise.all([...sidecars.values()].map((s) => s.stop()));
       },

@@ -1,0 +1,70 @@
+// What a bench runs: the matrix (backends x placements x metrics x repeats) and how long each
+// measurement lasts. Two profiles: the default, sized for stable numbers, and --quick, sized so that
+// all five backends in both placements finish in under five minutes on two cores.
+import { UsageError } from '../errors.ts';
+import type { BackendName } from '../backends/types.ts';
+import { METRICS, type BenchConfiguration, type Metric } from '../report/results.ts';
+import { PLACEMENTS, type Placement } from '../verify/context.ts';
+
+export interface Durations {
+  latency: BenchConfiguration['latency'];
+  throughput: BenchConfiguration['throughput'];
+  cps: BenchConfiguration['cps'];
+  /** iperf3 seconds inside the verify plan (its evidence run, not a measurement). */
+  verifyIperfSeconds: number;
+}
+
+/**
+ * Default profile. Latency at 1000 requests/s: far below what any backend saturates at, so the
+ * numbers are service times and not queueing; 10 s gives about 10,000 samples, enough for a stable
+ * p99.9. sockperf discards its own first 400 ms and every setup's verify traffic has already warmed
+ * the path, so only fortio (which has no warm-up of its own) gets a separate warm-up run.
+ */
+export function defaultDurations(tool: string): Durations {
+  return {
+    latency: { tool, rate: 1000, seconds: 10, connections: 1, warmupSeconds: tool === 'fortio' ? 2 : 0, messageBytes: 64 },
+    throughput: { seconds: 10, omitSeconds: 2, blockSize: '64K', streams: 1 },
+    cps: { maxConnections: 50_000, seconds: 5, concurrency: 4, warmupSeconds: 1 },
+    verifyIperfSeconds: 2,
+  };
+}
+
+/**
+ * --quick: short runs, sized for 30 setups (5 backends x 2 placements x 3 repeats) in 5 minutes.
+ * Budget per setup, measured here: topology + install ~1 s, verify ~2.5 s, latency 2 s (+ ~2.2 s that
+ * sockperf's client always spends connecting and warming up), throughput 1 s after 1 s omitted
+ * (iperf3 takes whole seconds), connection rate 1 s.
+ */
+export function quickDurations(tool: string): Durations {
+  return {
+    latency: { tool, rate: 1000, seconds: 2, connections: 1, warmupSeconds: tool === 'fortio' ? 0.5 : 0, messageBytes: 64 },
+    throughput: { seconds: 1, omitSeconds: 1, blockSize: '64K', streams: 1 },
+    cps: { maxConnections: 10_000, seconds: 1, concurrency: 4, warmupSeconds: 0.2 },
+    verifyIperfSeconds: 1,
+  };
+}
+
+export const DEFAULT_REPEATS = 5;
+export const QUICK_REPEATS = 3;
+
+/** Splits "a,b" and checks every item against the allowed values (exit 2 names them). */
+export function parseList<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (items.length === 0) throw new UsageError(`${flag} needs at least one value: allowed values are ${allowed.join(', ')}`);
+  const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (unknown.length > 0) throw new UsageError(`${flag}: unknown value${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}: allowed values are ${allowed.join(', ')}`);
+  return [...new Set(items)] as T[];
+}
+
+export function parsePositiveInteger(flag: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be a whole number from 1 to ${max} (got "${value}")`);
+  return n;
+}
+
+export const parseMetrics = (value: string): Metric[] => parseList('--metrics', value, METRICS);
+export const parsePlacements = (value: string): Placement[] => parseList('--placements', value, PLACEMENTS);
+export const parseBackends = (value: string, available: readonly BackendName[]): BackendName[] => parseList('--backends', value, available);
