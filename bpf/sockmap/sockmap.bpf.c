@@ -13,7 +13,14 @@
 //
 // The 4-tuple collision across pods (maps are global, every pod has a 127.0.0.1) is avoided by
 // sending apps to their sidecar at the pod IP instead of 127.0.0.1: the pod IP is unique, so is the
-// app-to-sidecar 4-tuple. In SOCKMAP_MODE_ALL (the loopback seed example) sockops inserts every
+// app-to-sidecar 4-tuple.
+//
+// All lab "nodes" share this one kernel. The sidecar's connect-time rewrite to 15006 therefore also
+// reaches pods of the other node, and the server sidecar's getsockopt finds the record the client
+// side filed (a real multi-node cluster needs Merbridge's per-node inbound hook for that). Sockets
+// are short-circuited only between pods of one node, so cross-node bytes do cross the underlay.
+//
+// In SOCKMAP_MODE_ALL (the loopback seed example) sockops inserts every
 // socket; that mode is only safe with a single pod, which is how the lab uses it.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -247,7 +254,7 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, const str
 	struct lab_sock_key key;
 	enum lab_sock_key_kind kind;
 	const char *action, *family;
-	int insert, inserted = 0;
+	int captured_leg, insert, inserted = 0;
 	__u64 cookie;
 	__u32 local_port, remote_port;
 
@@ -270,9 +277,11 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, const str
 			lab_count(&counters, SOCKMAP_PAIR_RECORDED);
 		}
 	}
+	// In mesh mode only the legs through a sidecar: a rewritten connect, or a sidecar listener's socket.
+	captured_leg = origin || key.local_port == cfg->outbound_port || key.local_port == cfg->inbound_port;
 	if (cfg->mode == SOCKMAP_MODE_ALL) {
 		insert = 1;
-	} else if (origin || key.local_port == cfg->outbound_port || key.local_port == cfg->inbound_port) {
+	} else if (captured_leg) {
 		insert = same_node(&key);
 		if (!insert)
 			lab_count(&counters, SOCKMAP_SOCKHASH_CROSS_NODE);
@@ -280,8 +289,7 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, const str
 		insert = 0;
 	}
 	if (!insert) {
-		action = origin || key.local_port == cfg->outbound_port || key.local_port == cfg->inbound_port ? "cross-node"
-													       : "not-captured";
+		action = captured_leg ? "cross-node" : "not-captured";
 	} else if (bpf_sock_hash_update(skops, &sock_pairs, &key, BPF_NOEXIST) == 0) {
 		lab_count(&counters, SOCKMAP_SOCKHASH_INSERTED);
 		action = "inserted";

@@ -5,11 +5,13 @@ import { noneBackend } from './none/none.ts';
 import { redirectBackend } from './redirect/redirect.ts';
 import { sockmapBackend } from './sockmap/sockmap.ts';
 import { tcBackend } from './tc/tc.ts';
+import { tproxyBackend } from './tproxy/tproxy.ts';
 import { BACKEND_NAMES, type Backend, type BackendName } from './types.ts';
 
 const registry: Partial<Record<BackendName, Backend>> = {
   none: noneBackend,
   redirect: redirectBackend,
+  tproxy: tproxyBackend,
   sockmap: sockmapBackend,
   tc: tcBackend,
 };

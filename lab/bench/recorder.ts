@@ -63,6 +63,7 @@ export class BenchRecorder {
   close(status: ResultsFile['status']): void {
     if (this.closed) return;
     this.results.status = status;
+    if (status === 'interrupted') for (const setup of this.results.setups) if (setup.seconds === 0 && setup.error === undefined) setup.interrupted = true;
     this.results.finishedAt = new Date().toISOString();
     this.flush();
     writeReport(this.dir, this.results);

@@ -114,9 +114,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
             await recordOffloads(pair, recorder);
             offloadsRecorded = true;
           }
-          const verdict = await pair.verify({ iperfSeconds: durations.verifyIperfSeconds });
+          const verifyStarted = new Date().toISOString();
+          const verdict = await pair.verify({ iperfSeconds: durations.throughput.fromVerifyPlan ? durations.throughput.seconds : durations.verifyIperfSeconds });
           recorder.updateSetup(id, { evidence: { ok: verdict.ok, checks: verdict.checks } });
           notes.push(verdict.ok ? 'evidence ok' : `EVIDENCE FAILED (${verdict.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')})`);
+          if (configuration.metrics.includes('throughput') && durations.throughput.fromVerifyPlan) {
+            recorder.addRun({ setupId: id, repeat: planned.repeat, backend: planned.backend, placement: planned.placement, metric: 'throughput', startedAt: verifyStarted, source: 'verify-plan', result: verdict.throughput });
+            notes.push(brief(verdict.throughput));
+          }
           await measureSetup(
             pair,
             configuration.metrics,

@@ -28,6 +28,14 @@ export async function builtObject(name: string): Promise<string> {
   return object;
 }
 
+/** Path of a native helper from bpf/tools/ (built with the BPF objects). */
+export async function builtTool(name: string): Promise<string> {
+  const tool = join(BPF_BUILD_DIR, name);
+  await run('bash', [BUILD_SCRIPT], { timeoutMs: 120_000 });
+  if (!existsSync(tool)) throw new Error(`bpf/tools has no helper ${name}.c`);
+  return tool;
+}
+
 /** The run's bpffs directory, created (and recorded for removal) on first use. */
 export function runPinRoot(lab: Lab): string {
   if (!existsSync(BPFFS_ROOT) || !statSync(BPFFS_ROOT).isDirectory()) throw new Error(`${BPFFS_ROOT} is missing: run scripts/setup.sh (it mounts bpffs)`);
@@ -39,9 +47,12 @@ export function runPinRoot(lab: Lab): string {
   return root;
 }
 
-/** Loads every program of an object and pins programs and maps under the run's bpffs directory. */
-export async function loadObject(lab: Lab, name: string): Promise<LoadedObject> {
-  const object = await builtObject(name);
+/**
+ * Loads every program of an object and pins programs and maps under the run's bpffs directory.
+ * `objectPath` loads a prebuilt object instead of bpf/<name> (the fault tests load a broken one).
+ */
+export async function loadObject(lab: Lab, name: string, options: { objectPath?: string } = {}): Promise<LoadedObject> {
+  const object = options.objectPath ?? (await builtObject(name));
   const pinDir = join(runPinRoot(lab), name);
   const programDir = join(pinDir, 'progs');
   const mapDir = join(pinDir, 'maps');

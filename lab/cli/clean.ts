@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { cleanEverything } from '../topology/clean.ts';
 import { printJson } from './output.ts';
+import { requireRoot } from './preflight.ts';
 
 export function registerCleanCommand(program: Command, setExit: (code: number) => void): void {
   program
@@ -10,6 +11,8 @@ export function registerCleanCommand(program: Command, setExit: (code: number) =
     .option('--all', 'also remove runs whose lab process is still alive')
     .option('--json', 'print what was removed as JSON')
     .action(async (options: { all?: boolean; json?: boolean }) => {
+      // As another user, every leftover looks unreadable or alive: "nothing to clean" would be a lie.
+      requireRoot('clean');
       const report = await cleanEverything({ includeLive: options.all === true });
       if (options.json) printJson(report);
       else {

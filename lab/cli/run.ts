@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { loadScenarioFile } from '../scenario/load.ts';
 import { runScenario } from '../scenario/runner.ts';
+import { backendByName } from '../backends/index.ts';
 import { fail, pass, printChecks, printJson } from './output.ts';
+import { requireRoot, requireTools } from './preflight.ts';
 
 export function registerRunCommand(program: Command, setExit: (code: number) => void): void {
   program
@@ -13,6 +15,8 @@ export function registerRunCommand(program: Command, setExit: (code: number) => 
     .action(async (file: string, options: { json?: boolean }) => {
       // Validation happens here, before anything is created: a bad field exits 2 with its path.
       const scenario = await loadScenarioFile(file);
+      requireRoot('run');
+      requireTools(backendByName(scenario.backend.name), scenario.steps.some((s) => 'iperf3' in s || 'verify' in s) ? ['iperf3'] : []);
       if (!options.json) process.stdout.write(`${scenario.name} (${scenario.backend.name}): ${scenario.description}\n`);
       const report = await runScenario(scenario, (step) => {
         if (options.json) return;

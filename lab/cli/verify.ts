@@ -6,6 +6,7 @@ import { newRunId } from '../topology/ledger.ts';
 import { PLACEMENTS, type Placement } from '../verify/context.ts';
 import { verifyBackend } from '../verify/run.ts';
 import { fail, pass, printChecks, printJson } from './output.ts';
+import { requireRoot, requireTools } from './preflight.ts';
 
 export function parsePlacement(value: string): Placement {
   if (!(PLACEMENTS as readonly string[]).includes(value)) throw new UsageError(`unknown placement "${value}": valid placements are ${PLACEMENTS.join(', ')}`);
@@ -25,6 +26,9 @@ export function registerVerifyCommand(program: Command, setExit: (code: number) 
       const placement = parsePlacement(options.placement);
       const seconds = Number(options.iperfSeconds);
       if (!(seconds > 0 && seconds <= 60)) throw new UsageError('--iperf-seconds takes a number of seconds from 1 to 60');
+      // Usage first (exit 2 even for a non-root user), then what the machine lacks, then work.
+      requireRoot('verify');
+      requireTools(backendByName(backend), ['iperf3']);
       // The run id names every object of this run (lab-<run>-...): said first, so a user who
       // interrupts the run knows what to look for.
       const runId = newRunId();

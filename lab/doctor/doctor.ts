@@ -74,8 +74,10 @@ async function kernelItems(): Promise<DoctorItem[]> {
   items.push(item('bpffs', existsSync('/sys/fs/bpf') && readFileSync('/proc/mounts', 'utf8').includes(' /sys/fs/bpf bpf '), '/sys/fs/bpf', SETUP));
   items.push(item('tracefs', existsSync('/sys/kernel/tracing/trace_pipe'), '/sys/kernel/tracing/trace_pipe', SETUP));
   items.push(item('BTF', existsSync('/sys/kernel/btf/vmlinux'), '/sys/kernel/btf/vmlinux', 'a kernel built with CONFIG_DEBUG_INFO_BTF=y', false));
+  // Run counts are turned on with BPF_ENABLE_STATS (Linux 5.8, the same release as the sysctl's
+  // reference-counted form), held by bpf/tools/hold-bpf-stats for the run.
   const statsSysctl = existsSync('/proc/sys/kernel/bpf_stats_enabled');
-  items.push(item('kernel.bpf_stats_enabled', statsSysctl, 'program run counts for evidence', 'a kernel of 5.1 or later'));
+  items.push(item('BPF run statistics', statsSysctl, 'program run counts for evidence (BPF_ENABLE_STATS)', 'a kernel of 5.8 or later'));
   // cgroup v1 net_cls/net_prio silently turn off cgroup2 socket matching for BPF (DESIGN §9).
   const v1 = readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => / cgroup .*net_(cls|prio)/.test(l));
   items.push(item('no cgroup v1 net_cls/net_prio', v1.length === 0, v1.length ? v1.join('; ') : 'not mounted', 'unmount the cgroup v1 net_cls/net_prio hierarchy: it disables cgroup2 socket matching'));

@@ -1,6 +1,8 @@
 // BPF evidence read through bpftool: map contents, per-CPU counters summed over CPUs, and how often
 // each program ran. Generic: callers give pinned paths and decode keys and values themselves.
 import { bpftoolJson } from '../host/bpftool.ts';
+import { spawnLineProcess } from '../host/exec.ts';
+import { builtTool } from '../bpf/objects.ts';
 import type { Lab } from '../topology/lab.ts';
 
 export interface MapEntry {
@@ -67,7 +69,7 @@ export interface ProgramStats {
   id: number;
   name: string;
   type: string;
-  /** Times the program ran; counted only while kernel.bpf_stats_enabled=1 (see enableBpfStats). */
+  /** Times the program ran; counted only while statistics are on (see enableBpfStats). */
   runCount: number;
   runTimeNs: number;
 }
@@ -85,9 +87,29 @@ export async function pinnedProgramStats(pinned: string): Promise<ProgramStats> 
   return { id: prog.id, name: prog.name ?? '', type: prog.type, runCount: prog.run_cnt ?? 0, runTimeNs: prog.run_time_ns ?? 0 };
 }
 
-/** Turns on run counts for the run; teardown restores the previous setting. */
-export async function enableBpfStats(lab: Lab): Promise<void> {
-  await lab.setGlobalSysctl('kernel.bpf_stats_enabled', '1');
+const statsHolders = new WeakMap<Lab, Promise<void>>();
+
+/**
+ * Turns on program run counts for the run's lifetime. Rather than writing the machine-wide sysctl
+ * kernel.bpf_stats_enabled (which a concurrent run would switch off under us, and a crash would
+ * leave on), a helper holds a BPF_ENABLE_STATS descriptor: the kernel counts runs while any such
+ * descriptor is open. The helper exits when the lab closes its stdin, or dies.
+ */
+export function enableBpfStats(lab: Lab): Promise<void> {
+  let held = statsHolders.get(lab);
+  if (!held) {
+    held = (async () => {
+      const holder = spawnLineProcess(await builtTool('hold-bpf-stats'), [], { maxLifetimeMs: 4 * 60 * 60_000 });
+      lab.record({ kind: 'process', pid: holder.pid, command: holder.command });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`hold-bpf-stats did not start: ${holder.stderr()}`)), 10_000);
+        holder.onLine((line) => line === 'enabled' && (clearTimeout(timer), resolve()));
+        void holder.exited.then(() => (clearTimeout(timer), reject(new Error(`hold-bpf-stats exited: ${holder.stderr().trim()}`))));
+      });
+    })();
+    statsHolders.set(lab, held);
+  }
+  return held;
 }
 
 /**

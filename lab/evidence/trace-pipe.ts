@@ -67,6 +67,9 @@ export class TraceReader {
     lab.record({ kind: 'run-dir', path: instanceDir });
     mkdirSync(instanceDir);
     writeFileSync(join(instanceDir, 'buffer_size_kb'), String(BUFFER_KB_PER_CPU));
+    // The default clock is per-CPU; a global one lets lines from different CPUs be ordered (a
+    // socket closing on one CPU before its peer's send misses on another).
+    writeFileSync(join(instanceDir, 'trace_clock'), 'global');
     writeFileSync(join(instanceDir, PRINTK_EVENT), '1');
     // cat, not a Node read stream: a blocking read on trace_pipe would pin a libuv thread that
     // cannot be interrupted, while a child process is simply killed.

@@ -2,7 +2,7 @@
 // variation targets, the evidence behind every cell, the comparison with published results, charts.
 import type { Figure } from './figures.ts';
 import type { Metric, ResultsFile } from './results.ts';
-import { BASELINES, CV_FLAG, CV_TARGETS, PRIMARY, type CellSummary } from './summarize.ts';
+import { BASELINES, CV_FLAG, CV_TARGETS, judgesItsCell, PRIMARY, type CellSummary } from './summarize.ts';
 import type { Summary } from './stats.ts';
 
 const METRIC_TITLES: Record<Metric, string> = {
@@ -67,9 +67,11 @@ function configurationSection(results: ResultsFile): string {
   const lines = [
     `- Matrix: backends ${c.backends.join(', ')}; placements ${c.placements.join(', ')}; metrics ${c.metrics.join(', ')}; ${c.repeats} repeat(s)${c.quick ? ' (quick profile: short runs)' : ''}.`,
     '- Each repeat builds a fresh topology per backend and placement, installs the backend, proves its path with the backend\'s verify checks, then measures. Backends are interleaved within each repeat (A B C, A B C) so drift of the machine falls on all of them alike.',
-    `- Latency: ${c.latency.tool}, ${c.latency.rate} requests/s fixed rate (open loop), ${c.latency.connections} connection(s), ${c.latency.messageBytes}-byte messages, ${c.latency.seconds} s${c.latency.warmupSeconds > 0 ? ` after ${c.latency.warmupSeconds} s warm-up` : ''}${c.latency.tool === 'sockperf' ? ' (sockperf discards its own first 400 ms)' : ''}; round-trip times.`,
-    `- Throughput: iperf3, ${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s measured after ${c.throughput.omitSeconds} s omitted (-O).`,
-    `- Connection rate: the pod agent opens a connection, exchanges one byte, closes; ${c.cps.concurrency} in parallel, up to ${c.cps.maxConnections} connections or ${c.cps.seconds} s, after ${c.cps.warmupSeconds} s warm-up.`,
+    `- Latency: ${c.latency.tool}, ${c.latency.rate} requests/s fixed rate (open loop), ${c.latency.connections} connection(s), ${c.latency.messageBytes}-byte messages, ${c.latency.seconds} s${c.latency.warmupSeconds > 0 ? ` after ${c.latency.warmupSeconds} s warm-up` : ''}${c.latency.tool === 'sockperf' ? ' (sockperf discards its own first 400 ms)' : ''}; round-trip times. A p99.9 needs well over 1,000 samples per run to mean more than "the slowest few".`,
+    c.throughput.fromVerifyPlan
+      ? `- Throughput: the verify plan's own iperf3 run on each setup (${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s, nothing omitted): the quick profile saves a second run.`
+      : `- Throughput: iperf3, ${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s measured after ${c.throughput.omitSeconds} s omitted (-O).`,
+    `- Connection rate: the pod agent opens a connection, exchanges one byte, closes; ${c.cps.concurrency} in parallel, up to ${c.cps.maxConnections} connections or ${c.cps.seconds} s${c.cps.warmupSeconds > 0 ? `, after ${c.cps.warmupSeconds} s warm-up` : ' (the verify probes just warmed the path)'}.`,
     '- Spread: median and interquartile range over repeats; CV = standard deviation / mean across repeats.',
   ];
   return `## Configuration\n\n${lines.join('\n')}\n`;
@@ -81,7 +83,7 @@ function spread(metric: Metric, summary: Summary | null | undefined): string {
 
 function metricSection(metric: Metric, cells: CellSummary[]): string {
   const primary = PRIMARY[metric];
-  const extraHeader = metric === 'latency' ? ['p90', 'p99', 'p99.9', 'tool'] : metric === 'throughput' ? ['retransmits (median)'] : ['errors (median)'];
+  const extraHeader = metric === 'latency' ? ['p90', 'p99', 'p99.9', 'samples/run', 'tool'] : metric === 'throughput' ? ['retransmits (median)'] : ['errors (median)'];
   const header = ['backend', 'placement', `median ${primary.label} (${primary.unit})`, 'IQR', 'CV', 'n', ...BASELINES.map((b) => `vs ${b}`), ...extraHeader];
   const rows = cells.map((cell) => {
     if (!cell.valid || !cell.primary) {
@@ -91,7 +93,7 @@ function metricSection(metric: Metric, cells: CellSummary[]): string {
     const s = cell.secondary;
     const extra =
       metric === 'latency'
-        ? [s.p90, s.p99, s.p999].map((v) => (v ? formatValue('latency', v.median) : '–')).concat(cell.tools.join(', '))
+        ? [s.p90, s.p99, s.p999].map((v) => (v ? formatValue('latency', v.median) : '–')).concat(s.samples ? s.samples.median.toFixed(0) : '–', cell.tools.join(', '))
         : metric === 'throughput'
           ? [s.retransmits ? s.retransmits.median.toFixed(0) : '–']
           : [s.errors ? s.errors.median.toFixed(0) : '–'];
@@ -130,7 +132,7 @@ function evidenceSection(results: ResultsFile): string {
   const rows: string[][] = [];
   for (const placement of placements) {
     for (const backend of backends) {
-      const setups = results.setups.filter((s) => s.backend === backend && s.placement === placement);
+      const setups = results.setups.filter((s) => s.backend === backend && s.placement === placement && judgesItsCell(s, results.status));
       if (setups.length === 0) continue;
       const passed = setups.filter((s) => s.evidence?.ok).length;
       const checkNames = [...new Set(setups.flatMap((s) => s.evidence?.checks.map((c) => c.name) ?? []))];

@@ -40,7 +40,8 @@ export interface BenchConfiguration {
   repeats: number;
   quick: boolean;
   latency: { tool: string; rate: number; seconds: number; connections: number; warmupSeconds: number; messageBytes: number };
-  throughput: { seconds: number; omitSeconds: number; blockSize: string; streams: number };
+  /** `fromVerifyPlan`: the throughput run is the verify plan's own iperf3 run (quick profile). */
+  throughput: { seconds: number; omitSeconds: number; blockSize: string; streams: number; fromVerifyPlan?: boolean };
   cps: { maxConnections: number; seconds: number; concurrency: number; warmupSeconds: number };
 }
 
@@ -61,6 +62,8 @@ export interface SetupRecord {
   /** The backend's verify checks on this setup; null when the setup failed before verify ran. */
   evidence: { ok: boolean; checks: EvidenceCheck[] } | null;
   error?: string;
+  /** The bench was stopped while this setup ran: it judges no cell unless it already has evidence. */
+  interrupted?: boolean;
 }
 
 export interface RunRecord {
@@ -70,6 +73,8 @@ export interface RunRecord {
   placement: string;
   metric: Metric;
   startedAt: string;
+  /** 'verify-plan' when the number came from the verify plan's traffic rather than a run of its own. */
+  source?: 'verify-plan';
   result?: TrafficResult;
   error?: string;
 }

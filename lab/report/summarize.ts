@@ -38,12 +38,21 @@ export function secondaryValues(run: RunRecord): Record<string, number> {
   if (!result) return {};
   switch (result.kind) {
     case 'latency':
-      return { p75: result.percentilesUs.p75, p90: result.percentilesUs.p90, p99: result.percentilesUs.p99, p999: result.percentilesUs.p999, achievedRate: result.achievedRate, errors: result.errors };
+      return { p75: result.percentilesUs.p75, p90: result.percentilesUs.p90, p99: result.percentilesUs.p99, p999: result.percentilesUs.p999, achievedRate: result.achievedRate, errors: result.errors, samples: result.samples };
     case 'throughput':
       return result.retransmits === null ? {} : { retransmits: result.retransmits };
     case 'connection-rate':
       return { errors: result.errors };
   }
+}
+
+/**
+ * A setup cut short by Ctrl-C before its evidence came in neither proves nor disproves its cell.
+ * (`interrupted` is set when the bench stops; an unfinished setup of an interrupted run counts too.)
+ */
+export function judgesItsCell(setup: SetupRecord, status: ResultsFile['status']): boolean {
+  const cutShort = setup.interrupted === true || (status === 'interrupted' && setup.seconds === 0);
+  return !(cutShort && setup.evidence === null && setup.error === undefined);
 }
 
 export interface CellSummary {
@@ -109,14 +118,14 @@ function summarizeCell(metric: Metric, backend: string, placement: string, runs:
 }
 
 /** One summary per metric x backend x placement that has runs, in the configuration's order. */
-export function summarizeResults(results: Pick<ResultsFile, 'configuration' | 'setups' | 'runs'>): CellSummary[] {
+export function summarizeResults(results: Pick<ResultsFile, 'configuration' | 'setups' | 'runs' | 'status'>): CellSummary[] {
   const { backends, placements, metrics } = results.configuration;
   const cells: Array<Omit<CellSummary, 'ratios'>> = [];
   for (const metric of metrics) {
     for (const placement of placements) {
       for (const backend of backends) {
         const runs = results.runs.filter((r) => r.metric === metric && r.backend === backend && r.placement === placement);
-        const setups = results.setups.filter((s) => s.backend === backend && s.placement === placement);
+        const setups = results.setups.filter((s) => s.backend === backend && s.placement === placement && judgesItsCell(s, results.status));
         if (runs.length === 0 && setups.length === 0) continue;
         cells.push(summarizeCell(metric, backend, placement, runs, setups));
       }

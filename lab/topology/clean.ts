@@ -1,6 +1,6 @@
 // Finding and removing lab leftovers: the ledgers of runs whose process is gone, then anything that
 // still carries the lab prefix (netns, cgroups, bpffs pins) and belongs to no live run.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findCgroup2Mount, removeCgroupTree } from '../host/cgroup.ts';
 import { listNetns } from '../host/ip.ts';
@@ -8,6 +8,8 @@ import { LAB_PREFIX, listLedgers } from './ledger.ts';
 import { undoEntries } from './teardown.ts';
 
 export const BPFFS_ROOT = '/sys/fs/bpf';
+/** Where per-run tracefs instances live (lab/evidence/trace-pipe.ts makes them). */
+const TRACEFS_INSTANCES = '/sys/kernel/tracing/instances';
 
 export interface CleanReport {
   removed: string[];
@@ -36,8 +38,10 @@ const runIdOf = (name: string) => name.slice(LAB_PREFIX.length).split('-')[0] ??
 /** `lab clean`: stale ledgers first, then a sweep by name prefix for anything no ledger named. */
 export async function cleanEverything(options: { includeLive?: boolean } = {}): Promise<CleanReport> {
   const report = await reapStaleRuns(options);
-  const spared = new Set(report.liveRuns);
-  const stray = (name: string) => name.startsWith(LAB_PREFIX) && !spared.has(runIdOf(name));
+  // A run that started after the ledgers were listed is live too: its ledger exists before any of
+  // its objects, so liveness is asked again, by name, for everything the sweep is about to remove.
+  const live = () => new Set(options.includeLive ? [] : listLedgers().filter((l) => l.ownerAlive).map((l) => l.runId));
+  const stray = (name: string) => name.startsWith(LAB_PREFIX) && !live().has(runIdOf(name));
   const tryRemove = async (what: string, remove: () => Promise<void> | void) => {
     try {
       await remove();
@@ -58,6 +62,10 @@ export async function cleanEverything(options: { includeLive?: boolean } = {}): 
   }
   if (existsSync(BPFFS_ROOT)) {
     for (const name of readdirSync(BPFFS_ROOT).filter(stray)) await tryRemove(`bpffs pin ${join(BPFFS_ROOT, name)}`, () => rmSync(join(BPFFS_ROOT, name), { recursive: true, force: true }));
+  }
+  // A tracefs instance is removed by a plain rmdir (its files are the kernel's, not removable).
+  if (existsSync(TRACEFS_INSTANCES)) {
+    for (const name of readdirSync(TRACEFS_INSTANCES).filter(stray)) await tryRemove(`tracefs instance ${name}`, () => rmdirSync(join(TRACEFS_INSTANCES, name)));
   }
   return report;
 }

@@ -21,7 +21,7 @@ import {
 } from './addressing.ts';
 import { reapStaleRuns } from './clean.ts';
 import { registerTeardown } from './interrupts.ts';
-import { Ledger, newRunId, type LedgerEntry } from './ledger.ts';
+import { Ledger, liveSysctlHolders, newRunId, type LedgerEntry } from './ledger.ts';
 import { undoEntries, type TeardownReport } from './teardown.ts';
 
 export interface TopologySpec {
@@ -214,12 +214,21 @@ export class Lab {
     this.ledger.record(entry);
   }
 
-  /** Sets a machine-wide sysctl for the duration of the run; teardown restores the old value. */
+  /**
+   * Sets a machine-wide sysctl for the duration of the run; teardown restores the old value. Runs
+   * share the setting: when another live run already set it, this run records that run's original
+   * value too, and whichever run finishes last restores it (see undoGlobalSysctl), so the first run
+   * to finish neither pulls the setting from under the others nor leaves the host changed.
+   */
   async setGlobalSysctl(name: string, value: string): Promise<void> {
-    const previous = await readGlobalSysctl(name);
-    if (previous === undefined) throw new Error(`sysctl ${name} does not exist on this kernel`);
-    if (previous === value) return;
-    this.ledger.record({ kind: 'global-sysctl', name, previous });
+    const current = await readGlobalSysctl(name);
+    if (current === undefined) throw new Error(`sysctl ${name} does not exist on this kernel`);
+    if (current === value) {
+      const holder = liveSysctlHolders(name, this.runId)[0];
+      if (holder) this.ledger.record({ kind: 'global-sysctl', name, previous: holder.previous });
+      return;
+    }
+    this.ledger.record({ kind: 'global-sysctl', name, previous: current });
     await writeGlobalSysctl(name, value);
   }
 
@@ -233,7 +242,8 @@ export class Lab {
   /** Removes everything this lab created, newest first. Safe to call more than once. */
   teardown(): Promise<TeardownReport> {
     this.torndown ??= (async () => {
-      const report = await undoEntries(this.ledger.entriesNewestFirst());
+      const report = await undoEntries(this.ledger.entriesNewestFirst(), { release: (entry) => this.ledger.forget((e) => e === entry) });
+      this.ledger.close();
       this.unregister();
       return report;
     })();

@@ -1,7 +1,7 @@
 // The ledger: every object the lab creates is written here *before* it is created, and teardown walks
 // the entries in reverse. The file lives in /run/lab/<run>/ (tmpfs, like /run/netns), so after a
 // crash or SIGKILL the next run, or `lab clean`, finds what was left and removes it.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../host/exec.ts';
 
@@ -25,6 +25,13 @@ export interface LedgerFile {
   entries: LedgerEntry[];
 }
 
+/**
+ * Runs of this very process that have not finished tearing down. A ledger owned by our own pid is
+ * live only if it is in this set: otherwise it is a leftover of a dead process whose pid we reuse,
+ * and two labs of one process (a test, a bench) must not take each other for leftovers.
+ */
+const liveInThisProcess = new Set<string>();
+
 export class Ledger {
   readonly dir: string;
   private readonly file: string;
@@ -34,6 +41,7 @@ export class Ledger {
     this.dir = join(LAB_RUN_ROOT, runId);
     this.file = join(this.dir, 'ledger.json');
     mkdirSync(this.dir, { recursive: true });
+    liveInThisProcess.add(runId);
     this.state = { runId, ownerPid: process.pid, startedAt: new Date().toISOString(), entries: [{ kind: 'run-dir', path: this.dir }] };
     this.flush();
   }
@@ -55,8 +63,19 @@ export class Ledger {
     return [...this.state.entries].reverse();
   }
 
+  /** The run is torn down: from now on its ledger (if any remains) is a leftover like any other. */
+  close(): void {
+    liveInThisProcess.delete(this.runId);
+  }
+
+  /**
+   * Write-then-rename, so the file is always either the old or the new ledger: a SIGKILL in the
+   * middle of a plain write would leave a truncated file and lose every entry for `lab clean`.
+   */
   private flush(): void {
-    writeFileSync(this.file, JSON.stringify(this.state, null, 1));
+    const temporary = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(this.state, null, 1));
+    renameSync(temporary, this.file);
   }
 }
 
@@ -68,13 +87,24 @@ export function listLedgers(): Array<LedgerFile & { ownerAlive: boolean }> {
     const file = join(LAB_RUN_ROOT, runId, 'ledger.json');
     try {
       const parsed = JSON.parse(readFileSync(file, 'utf8')) as LedgerFile;
-      ledgers.push({ ...parsed, ownerAlive: parsed.ownerPid !== process.pid && isAlive(parsed.ownerPid) });
+      const ownerAlive = parsed.ownerPid === process.pid ? liveInThisProcess.has(parsed.runId) : isAlive(parsed.ownerPid);
+      ledgers.push({ ...parsed, ownerAlive });
     } catch {
-      // A run directory without a readable ledger: the prefix sweep in `lab clean` covers it.
-      ledgers.push({ runId, ownerPid: 0, startedAt: '', entries: [{ kind: 'run-dir', path: join(LAB_RUN_ROOT, runId) }], ownerAlive: false });
+      // A run directory without a readable ledger: the prefix sweep in `lab clean` covers it. A
+      // directory made a moment ago is a run being born (mkdir comes before the first write).
+      const dir = join(LAB_RUN_ROOT, runId);
+      const newborn = Date.now() - (statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 10_000;
+      ledgers.push({ runId, ownerPid: 0, startedAt: '', entries: [{ kind: 'run-dir', path: dir }], ownerAlive: newborn });
     }
   }
   return ledgers;
+}
+
+/** Live runs other than `exceptRunId` that changed a global sysctl, with the value each will restore. */
+export function liveSysctlHolders(name: string, exceptRunId: string): Array<{ runId: string; previous: string }> {
+  return listLedgers()
+    .filter((l) => l.ownerAlive && l.runId !== exceptRunId)
+    .flatMap((l) => l.entries.flatMap((e) => (e.kind === 'global-sysctl' && e.name === name ? [{ runId: l.runId, previous: e.previous }] : [])));
 }
 
 export function removeRunDir(path: string): void {

@@ -52,7 +52,9 @@ describe('bench options', () => {
     expect(quick.latency.seconds).toBeLessThan(full.latency.seconds);
     expect(full.latency.rate * full.latency.seconds).toBeGreaterThanOrEqual(10_000);
     expect(full.throughput.omitSeconds).toBeGreaterThan(0);
-    expect(quick.throughput.omitSeconds).toBeGreaterThan(0);
+    // quick takes throughput from the verify plan's iperf3 run instead of a second run.
+    expect(quick.throughput.fromVerifyPlan).toBe(true);
+    expect(full.throughput.fromVerifyPlan).toBeUndefined();
     expect(defaultDurations('fortio').latency.warmupSeconds).toBeGreaterThan(0);
   });
 

@@ -60,6 +60,17 @@ describe('cell summaries', () => {
     expect(cell('latency', 'sockmap', 'same-node').valid).toBe(true);
   });
 
+  it('ignores a setup that Ctrl-C cut short before its evidence, but not one that failed', () => {
+    const interrupted = structuredClone(results);
+    interrupted.status = 'interrupted';
+    interrupted.setups.push({ id: 99, repeat: 4, backend: 'none', placement: 'same-node', startedAt: '2026-11-22T08:06:00.000Z', seconds: 0, evidence: null });
+    expect(summarizeResults(interrupted).find((c) => c.metric === 'latency' && c.backend === 'none' && c.placement === 'same-node')?.valid).toBe(true);
+    interrupted.setups[interrupted.setups.length - 1]!.error = 'haproxy did not start';
+    const failed = summarizeResults(interrupted).find((c) => c.metric === 'latency' && c.backend === 'none' && c.placement === 'same-node');
+    expect(failed?.valid).toBe(false);
+    expect(failed?.invalidReason).toContain('setup failed: haproxy did not start');
+  });
+
   it('counts failed runs apart from the numbers', () => {
     const cps = cell('cps', 'redirect', 'same-node');
     expect(cps.primary?.n).toBe(2);
@@ -78,7 +89,7 @@ describe('report.md', () => {
   });
 
   it('has a backends x placements table per metric with median, IQR, CV, n and ratios', () => {
-    expect(markdown).toContain('| backend | placement | median p50 latency (µs) | IQR | CV | n | vs none | vs redirect | p90 | p99 | p99.9 | tool |');
+    expect(markdown).toContain('| backend | placement | median p50 latency (µs) | IQR | CV | n | vs none | vs redirect | p90 | p99 | p99.9 | samples/run | tool |');
     expect(markdown).toMatch(/\| redirect \| same-node \| 250\.0 \| 6\.3 \| [\d.]+% \| 3 \| ×6\.25 \(\+525\.0%\) \| ×1\.00 \(\+0\.0%\) \|/);
     expect(markdown).toContain('### Throughput (iperf3, one TCP stream)');
     expect(markdown).toContain('### Connection rate (open, one exchange, close)');

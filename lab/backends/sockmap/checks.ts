@@ -33,11 +33,15 @@ export interface SockmapEvidence {
 export interface ExtraProbes {
   /** To the server pod's HBONE port, where nothing listens: must reach the pod unrewritten and be refused. */
   hbone: ProbeResult;
+  /** The app probe from an AF_INET6 socket to ::ffff:<server IP>: must be captured like IPv4 (connect6). */
+  mappedIpv6: ProbeResult;
 }
 
 /** The probes the standard plan lacks; run while the trace reader still reads. */
 export async function runExtraProbes(context: VerifyContext): Promise<ExtraProbes> {
-  return { hbone: await context.probe(context.client, context.server.ip, ISTIO_PORTS.hbone) };
+  const hbone = await context.probe(context.client, context.server.ip, ISTIO_PORTS.hbone);
+  const mappedIpv6 = await context.probe(context.client, `::ffff:${context.server.ip}`, VERIFY_PORTS.app);
+  return { hbone, mappedIpv6 };
 }
 
 const at = (ip: string, port: number): Endpoint => ({ ip, port });
@@ -137,12 +141,16 @@ function sockhashHeldSockets(j: Judged): Check {
 
 function skMsgRedirected(j: Judged): Check {
   const runs = j.skMsg?.runCount ?? 0;
+  const c = j.counters;
+  // Every sk_msg invocation bumps exactly one of these: the program's own count of its runs.
+  const invocations = c.msgRedirected + c.msgMiss + c.msgNoKey;
+  const runsDetail = `sk_msg ran ${runs} times (bpf_stats)`;
   // Every byte the iperf3 server counted crossed the app-to-sidecar leg, which is always redirected.
   const counted = j.context.throughput.bytesReceived;
   return {
     name: 'sk-msg-redirected',
-    ok: j.counters.msgRedirected > 0 && runs > 0 && j.counters.msgRedirectedBytes >= counted,
-    detail: `sk_msg ran ${runs} times (bpf_stats), redirected ${j.counters.msgRedirected} messages / ${j.counters.msgRedirectedBytes} B to peer sockets; the iperf3 server counted ${counted} B`,
+    ok: c.msgRedirected > 0 && runs > 0 && c.msgRedirectedBytes >= counted,
+    detail: `${runsDetail}, ${invocations} by its own counters; redirected ${c.msgRedirected} messages / ${c.msgRedirectedBytes} B to peer sockets; the iperf3 server counted ${counted} B`,
   };
 }
 
@@ -200,6 +208,19 @@ function hboneNotRewritten(j: Judged): Check {
     name: 'hbone-not-rewritten',
     ok: traced.length > 0 && traced.every((e) => e.action === 'skip-hbone') && logged === 0 && refusedByPod,
     detail: `${formatEndpoint(target)}: ${describeConnects(traced)}; sidecars logged ${logged}; probe ${probe.ok ? 'echoed (unexpected)' : `failed: ${probe.error ?? '?'}`}`,
+  };
+}
+
+function mappedIpv6Captured(j: Judged): Check {
+  const probe = j.evidence.extraProbes.mappedIpv6;
+  const app = formatEndpoint(at(j.context.server.ip, VERIFY_PORTS.app));
+  // Node reports the AF_INET6 socket's local address as ::ffff:a.b.c.d:port; the sidecar logs a.b.c.d:port.
+  const localPort = probe.local?.split(':').pop();
+  const logged = connectionsTo(j.clientLog, OUTBOUND_LISTENER, VERIFY_PORTS.app).filter((c) => c.originalDst === app && c.client.endsWith(`:${localPort}`));
+  return {
+    name: 'ipv4-mapped-ipv6-captured',
+    ok: probe.ok && logged.length === 1,
+    detail: `an AF_INET6 socket dialling ${probe.target}: ${describeProbe(probe)} from ${probe.local ?? '?'}; client sidecar logged ${logged.length} connection(s) from that port with original ${app}`,
   };
 }
 
@@ -276,6 +297,7 @@ export async function sockmapChecks(context: VerifyContext, evidence: SockmapEvi
     proxyUidNotRewritten(j),
     loopbackNotRewritten(j),
     hboneNotRewritten(j),
+    mappedIpv6Captured(j),
     excludedPortsNotCaptured(j),
     outsideCgroupUntouched(j),
     nothingBypassed(j),

@@ -42,7 +42,7 @@ export interface SockmapDatapath {
   counters(): Promise<SockmapCounters>;
   /** What the SOCKHASH holds right now (sockets leave it when they close). */
   sockhash(): Promise<SockKey[]>;
-  /** Run counts of the attached programs (kernel.bpf_stats_enabled is on for the run). */
+  /** Run counts of the attached programs (statistics are on for the run: see enableBpfStats). */
   programStats(): Promise<ProgramStats[]>;
   /** Detaches every program (teardown does the same from the ledger). */
   detach(): Promise<void>;

@@ -111,7 +111,7 @@ function judge(listener: ListenerKind, m: Awaited<ReturnType<typeof measureWithP
     {
       name: 'sk-msg-redirected',
       ok: c.msgRedirected > 0 && m.skMsgRuns > 0 && c.msgRedirectedBytes >= m.throughput.bytesReceived,
-      detail: `sk_msg ran ${m.skMsgRuns} times, redirected ${c.msgRedirected} messages (${c.msgRedirectedBytes} B; iperf3 received ${m.throughput.bytesReceived} B)`,
+      detail: `sk_msg ran ${m.skMsgRuns} times by bpf_stats, ${c.msgRedirected + c.msgMiss + c.msgNoKey} by its own counters, redirected ${c.msgRedirected} messages (${c.msgRedirectedBytes} B; iperf3 received ${m.throughput.bytesReceived} B)`,
     },
     { name: 'sk-msg-misses-explained', ok: misses.unexplained.length === 0, detail: misses.detail },
     {
@@ -127,19 +127,22 @@ function judge(listener: ListenerKind, m: Awaited<ReturnType<typeof measureWithP
   ];
 }
 
-/** Runs the loopback experiment in a lab of its own and tears it down. */
-export async function runLoopbackExperiment(options: LoopbackOptions = {}): Promise<LoopbackResult> {
+/**
+ * Runs the experiment in an existing lab, in `pod` (which nothing else may use meanwhile: sockops in
+ * SOCKMAP_MODE_ALL inserts every socket of the lab's cgroups). The programs are detached at the end;
+ * the lab's teardown unpins them.
+ */
+export async function measureLoopback(lab: Lab, pod: Pod, options: LoopbackOptions = {}): Promise<LoopbackResult> {
   const seconds = options.seconds ?? 5;
   const length = options.length ?? '64K';
   const listeners = options.listeners ?? ['ipv4', 'dual-stack'];
-  return withLab({ nodes: [{ name: 'node-a', pods: [LOOPBACK_POD] }] }, async (lab) => {
-    const pod = lab.pod(LOOPBACK_POD);
-    // Baselines first, while nothing is loaded: the same pod, the same cgroup, no programs.
-    const baselines = new Map<ListenerKind, ThroughputResult>();
-    for (const listener of listeners) baselines.set(listener, await runIperf3(lab, iperfOptions(pod, listener, seconds, length)));
-    const trace = TraceReader.start(lab, { name: 'sockmap' });
+  // Baselines first, while nothing is attached: the same pod, the same cgroup, no programs.
+  const baselines = new Map<ListenerKind, ThroughputResult>();
+  for (const listener of listeners) baselines.set(listener, await runIperf3(lab, iperfOptions(pod, listener, seconds, length)));
+  const trace = TraceReader.start(lab, { name: 'sockmap-loopback' });
+  const variants: LoopbackVariant[] = [];
+  try {
     const datapath = await installDatapath(lab, { mode: 'all', pods: [pod], hooks: ['sockops'] });
-    const variants: LoopbackVariant[] = [];
     try {
       for (const listener of listeners) {
         const measured = await measureWithPrograms(lab, pod, datapath, trace, listener, seconds, length);
@@ -162,10 +165,28 @@ export async function runLoopbackExperiment(options: LoopbackOptions = {}): Prom
       }
     } finally {
       await datapath.detach();
-      await trace.stop();
     }
-    return { runId: lab.runId, seconds, length, variants, ok: variants.length > 0 && variants.every((v) => v.ok) };
-  });
+  } finally {
+    await trace.stop();
+  }
+  return { runId: lab.runId, seconds, length, variants, ok: variants.length > 0 && variants.every((v) => v.ok) };
+}
+
+/** Runs the loopback experiment in a one-pod lab of its own and tears it down. */
+export async function runLoopbackExperiment(options: LoopbackOptions = {}): Promise<LoopbackResult> {
+  return withLab({ nodes: [{ name: 'node-a', pods: [LOOPBACK_POD] }] }, (lab) => measureLoopback(lab, lab.pod(LOOPBACK_POD), options));
+}
+
+/** Every variant's checks, named by variant, plus the side-by-side figures (for a scenario step). */
+export function loopbackChecks(result: LoopbackResult): Check[] {
+  return [
+    ...result.variants.flatMap((v) => v.checks.map((c) => ({ ...c, name: `${v.listener}: ${c.name}` }))),
+    {
+      name: 'throughput-side-by-side',
+      ok: result.variants.every((v) => v.baseline.bytesReceived > 0 && v.sockmap.bytesReceived > 0),
+      detail: formatLoopbackResult(result),
+    },
+  ];
 }
 
 /** The side-by-side table the scenario prints. */

@@ -7,6 +7,7 @@ export type SockmapTraceEvent =
   | { event: 'connect'; at: number; uid: number; dst: Endpoint; action: string; to?: Endpoint }
   | { event: 'connect6'; at: number; action: string; port: number }
   | { event: 'established'; at: number; side: 'active' | 'passive'; family: string; key?: SockKey; action: string }
+  | { event: 'closing'; at: number; key: SockKey; state: number }
   | { event: 'msg-miss'; at: number; key: SockKey; size: number }
   | { event: 'original-dst'; at: number; action: string; local: Endpoint; original?: Endpoint };
 
@@ -37,6 +38,8 @@ export function parseSockmapEvent(line: TraceLine): SockmapTraceEvent | undefine
       return { event, at, action: f.action ?? '', port: Number(f.port) };
     case 'established':
       return { event, at, side: f.side === 'passive' ? 'passive' : 'active', family: f.family ?? '', action: f.action ?? '', ...(local && remote ? { key: { local, remote } } : {}) };
+    case 'closing':
+      return local && remote ? { event, at, key: { local, remote }, state: Number(f.state) } : undefined;
     case 'msg-miss':
       return local && remote ? { event, at, key: { local, remote }, size: Number(f.size) } : undefined;
     case 'original-dst': {
