@@ -8,6 +8,7 @@ import type { RunningProxy } from '../../proxy/proxy.ts';
 import { INBOUND_LISTENER, OUTBOUND_LISTENER } from '../../proxy/sidecar.ts';
 import { bulkBytesIntact, iperfThroughPath, peersSeen, probesEchoed, type ProxyOnPath } from '../../verify/checks.ts';
 import { VERIFY_PORTS, type VerifyContext } from '../../verify/context.ts';
+import { outboundCaptured, proxyUidNotCaptured } from '../../verify/sidecar-checks.ts';
 import type { Check } from '../types.ts';
 
 export async function redirectChecks(context: VerifyContext, sidecars: Map<string, RunningProxy>): Promise<Check[]> {
@@ -20,8 +21,6 @@ export async function redirectChecks(context: VerifyContext, sidecars: Map<strin
   const [clientRules, serverRules, serverConntrack] = await Promise.all([readIptables(client.netns), readIptables(server.netns), readConntrack(server.netns)]);
   const app = `${server.ip}:${VERIFY_PORTS.app}`;
 
-  const outbound = connectionsTo(clientLog, OUTBOUND_LISTENER, VERIFY_PORTS.app).filter((c) => c.originalDst === app);
-  const redirected = packetsTo(clientRules, 'ISTIO_REDIRECT', 'REDIRECT');
   const inbound = connectionsTo(serverLog, INBOUND_LISTENER, VERIFY_PORTS.app).filter((c) => c.originalDst === app);
   const inRedirected = packetsTo(serverRules, 'ISTIO_IN_REDIRECT', 'REDIRECT');
   const appPeers = peersSeen(context, VERIFY_PORTS.app);
@@ -32,8 +31,6 @@ export async function redirectChecks(context: VerifyContext, sidecars: Map<strin
     inbound: connectionsTo(serverLog, INBOUND_LISTENER, port).length,
     peers: peersSeen(context, port),
   }));
-  const uidOutbound = connectionsTo(clientLog, OUTBOUND_LISTENER, VERIFY_PORTS.proxyUid).length;
-  const uidReturns = packetsMatching(clientRules, 'ISTIO_OUTPUT', `--uid-owner ${ISTIO_PORTS.proxyUid} -j RETURN`);
   const loopbackCaptured = clientLog.filter((c) => c.originalDst.endsWith(`:${VERIFY_PORTS.loopback}`)).length;
   const loopbackReturns = packetsMatching(clientRules, 'ISTIO_OUTPUT', '-d 127.0.0.1/32 -j RETURN') + packetsMatching(clientRules, 'ISTIO_OUTPUT', '-o lo -m owner ! --uid-owner');
 
@@ -42,11 +39,7 @@ export async function redirectChecks(context: VerifyContext, sidecars: Map<strin
     { name: 'server sidecar', connections: serverLog.filter((c) => c.listener === INBOUND_LISTENER) },
   ];
   return [
-    {
-      name: 'outbound-captured',
-      ok: outbound.length > 0 && redirected > 0,
-      detail: `client sidecar :15001 ${describeConnections(outbound)}; ISTIO_REDIRECT REDIRECT matched ${redirected} packets`,
-    },
+    outboundCaptured(context, clientLog, clientRules),
     {
       name: 'inbound-captured',
       ok: inbound.length > 0 && inRedirected > 0 && appPeers.length > 0 && appPeers.every((p) => p === ISTIO_PORTS.inboundPassthroughSource),
@@ -62,11 +55,7 @@ export async function redirectChecks(context: VerifyContext, sidecars: Map<strin
       ok: excluded.every((e) => e.inbound === 0 && e.peers.length > 0 && !e.peers.includes(ISTIO_PORTS.inboundPassthroughSource)),
       detail: excluded.map((e) => `:${e.port} server sidecar logged ${e.inbound}, app saw ${e.peers.join(', ') || 'nothing'}`).join('; '),
     },
-    {
-      name: 'proxy-uid-not-captured',
-      ok: context.probes.get('proxy-uid')?.ok === true && uidOutbound === 0 && uidReturns > 0,
-      detail: `UID ${ISTIO_PORTS.proxyUid} probe to :${VERIFY_PORTS.proxyUid}: client sidecar logged ${uidOutbound}; ISTIO_OUTPUT uid-owner RETURN matched ${uidReturns} packets`,
-    },
+    proxyUidNotCaptured(context, clientLog, clientRules),
     {
       name: 'loopback-not-captured',
       ok: context.probes.get('loopback')?.ok === true && loopbackCaptured === 0 && loopbackReturns > 0,

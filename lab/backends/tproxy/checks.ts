@@ -12,6 +12,7 @@ import { INBOUND_LISTENER, OUTBOUND_LISTENER } from '../../proxy/sidecar.ts';
 import type { Lab, Pod } from '../../topology/lab.ts';
 import { bulkBytesIntact, iperfThroughPath, peersSeen, probesEchoed, type ProxyOnPath } from '../../verify/checks.ts';
 import { VERIFY_PORTS, type VerifyContext } from '../../verify/context.ts';
+import { outboundCaptured, proxyUidNotCaptured } from '../../verify/sidecar-checks.ts';
 import type { Check } from '../types.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
 
@@ -63,7 +64,8 @@ export async function tproxyChecks(context: VerifyContext, sidecars: Map<string,
     { name: 'server sidecar', connections: evidence.serverLog.filter((c) => c.listener === INBOUND_LISTENER) },
   ];
   return [
-    outboundCaptured(evidence),
+    // Outbound is unchanged from REDIRECT mode: nat REDIRECT to the client sidecar's 15001.
+    outboundCaptured(context, evidence.clientLog, evidence.client.nat),
     inboundCapturedWithOriginalDst(evidence),
     tproxyCountersMoved(evidence),
     inboundNotNatted(evidence),
@@ -71,24 +73,12 @@ export async function tproxyChecks(context: VerifyContext, sidecars: Map<string,
     await podSysctls(context.lab, captured),
     excludedPortsNotCaptured(evidence),
     passthroughNotCaptured(evidence),
-    proxyUidNotCaptured(evidence),
+    proxyUidNotCaptured(context, evidence.clientLog, evidence.client.nat),
     loopbackNotCaptured(evidence),
     probesEchoed(context, ['app', 'proxy-uid', 'loopback', 'outside-cgroup', ...ISTIO_PORTS.excludedInbound.map((p) => `excluded-${p}` as const)]),
     bulkBytesIntact(context, onPath),
     iperfThroughPath(context, onPath),
   ];
-}
-
-/** Outbound is unchanged from REDIRECT mode: nat REDIRECT to the client sidecar's 15001. */
-function outboundCaptured({ context, clientLog, client }: Evidence): Check {
-  const app = `${context.server.ip}:${VERIFY_PORTS.app}`;
-  const outbound = connectionsTo(clientLog, OUTBOUND_LISTENER, VERIFY_PORTS.app).filter((c) => c.originalDst === app);
-  const redirected = packetsTo(client.nat, 'ISTIO_REDIRECT', 'REDIRECT');
-  return {
-    name: 'outbound-captured',
-    ok: outbound.length > 0 && redirected > 0,
-    detail: `client sidecar :15001 ${describeConnections(outbound)}; ISTIO_REDIRECT REDIRECT matched ${redirected} packets`,
-  };
 }
 
 /**
@@ -227,16 +217,6 @@ function passthroughNotCaptured({ context, serverLog, server }: Evidence): Check
     detail:
       `server: mangle ISTIO_INBOUND ${ISTIO_PORTS.inboundPassthroughSource} RETURN matched ${inboundReturns} packets, nat ISTIO_OUTPUT ${ISTIO_PORTS.inboundPassthroughSource} RETURN ${outputReturns}, ` +
       `proxy-owner lo MARK ${hexMark(DEFAULT_TPROXY_CAPTURE.proxyLoopbackMark)} ${proxyMarked}; server sidecar logged ${looped.length} inbound connections not from ${context.client.ip}`,
-  };
-}
-
-function proxyUidNotCaptured({ context, clientLog, client }: Evidence): Check {
-  const uidOutbound = connectionsTo(clientLog, OUTBOUND_LISTENER, VERIFY_PORTS.proxyUid).length;
-  const uidReturns = packetsMatching(client.nat, 'ISTIO_OUTPUT', `--uid-owner ${ISTIO_PORTS.proxyUid} -j RETURN`);
-  return {
-    name: 'proxy-uid-not-captured',
-    ok: context.probes.get('proxy-uid')?.ok === true && uidOutbound === 0 && uidReturns > 0,
-    detail: `UID ${ISTIO_PORTS.proxyUid} probe to :${VERIFY_PORTS.proxyUid}: client sidecar logged ${uidOutbound}; ISTIO_OUTPUT uid-owner RETURN matched ${uidReturns} packets`,
   };
 }
 
