@@ -231,6 +231,13 @@ int ztunnel_tproxy(struct __sk_buff *skb)
 		sk = NULL;
 	}
 	__u16 listener_port = 0;
+	if (!sk && !opens_connection(&pkt)) {
+		// Only a SYN may go to a listener: a listener answers any other segment with a RST, which
+		// would kill a live connection whose socket lookup missed once. Dropping lets TCP retransmit.
+		// (The proxy netns turns SYN cookies off, so no handshake ever completes at a listener.)
+		count(C_NO_SOCKET);
+		return TC_ACT_SHOT;
+	}
 	if (!sk) {
 		struct bpf_sock_tuple listener = {};
 		listener_port = direction == OUTBOUND_CB ? PROXY_OUTBOUND_PORT

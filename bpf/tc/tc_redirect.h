@@ -67,6 +67,7 @@ enum tc_counter {
 	C_MARK_OUTBOUND, // ztunnel_ingress (fallback) marked a packet for the outbound TPROXY rule
 	C_MARK_INBOUND, // ztunnel_ingress (fallback) marked a packet for the inbound TPROXY rule
 	C_NO_PROXY, // a captured pod without proxy info: dropped, never bypassed silently
+	C_NO_SOCKET, // mid-connection packet whose proxy socket was not found: dropped, never given to a listener
 	C_COUNT,
 };
 

@@ -51,7 +51,7 @@ function printOutcome(outcome: BenchOutcome, json: boolean): void {
   process.stdout.write(`${outcome.status} in ${results.durationSeconds.toFixed(0)} s: ${outcome.dir}/report.md\n`);
 }
 
-export function registerBenchCommand(program: Command, setExit: (code: number) => void = (code) => (process.exitCode = code)): void {
+export function registerBenchCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('bench')
     .description('benchmark backends x placements x metrics x repeats; writes reports/<date>-<name>/ (results.json, report.md, SVG charts)')

@@ -2,8 +2,10 @@
 // to exit codes: 0 ok, 1 a check failed or the lab failed, 2 bad input (usage).
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.ts';
+import { registerBenchCommand } from './bench.ts';
 import { registerCleanCommand } from './clean.ts';
 import { registerDoctorCommand } from './doctor.ts';
+import { registerReportCommand } from './report.ts';
 import { registerRunCommand } from './run.ts';
 import { registerVerifyCommand } from './verify.ts';
 
@@ -17,6 +19,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerDoctorCommand(program, setExit);
   registerVerifyCommand(program, setExit);
   registerRunCommand(program, setExit);
+  registerBenchCommand(program, setExit);
+  registerReportCommand(program, setExit);
   registerCleanCommand(program, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -8,7 +8,7 @@ import { renderReportDir } from '../report/render.ts';
 import { RESULTS_FILE } from '../report/results.ts';
 import { printJson } from './output.ts';
 
-export function registerReportCommand(program: Command, setExit: (code: number) => void = (code) => (process.exitCode = code)): void {
+export function registerReportCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('report')
     .description('re-render a bench report (report.md, SVG charts) from its results.json')

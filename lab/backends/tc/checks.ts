@@ -35,7 +35,9 @@ export function redirectCountersCheck(counters: Counters, steering: ProxySteerin
   if (counters.assign_failed + counters.no_proxy + counters.no_listener > 0) problems.push('packets were dropped or found no proxy');
   const names: Array<keyof Counters> = ['outbound_redirect', 'inbound_redirect', 'proxy_return', 'inbound_skip_from_proxy', 'proxy_pass', 'node_bypass'];
   names.push(...(steering === 'sk-assign' ? (['assign_listener', 'assign_established'] as const) : (['mark_outbound', 'mark_inbound'] as const)));
-  names.push('assign_failed', 'no_listener', 'no_proxy');
+  // no_socket: mid-connection packets whose socket lookup missed, dropped for TCP to retransmit (shown, not judged:
+  // bytes-intact judges whether the stream survived).
+  names.push('assign_failed', 'no_listener', 'no_proxy', 'no_socket');
   return { name: 'redirect-counters', ok: problems.length === 0, detail: [problems.join('; '), `per-CPU sums: ${show(counters, names)}`].filter(Boolean).join('; ') };
 }
 

@@ -20,6 +20,7 @@ export const COUNTER_NAMES = [
   'mark_outbound',
   'mark_inbound',
   'no_proxy',
+  'no_socket',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 

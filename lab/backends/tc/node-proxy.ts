@@ -38,7 +38,9 @@ export async function startNodeProxy(lab: Lab, node: LabNode, object: LoadedObje
   const [pod] = await lab.addPods(node, [nodeProxyName(node)]);
   if (!pod) throw new Error(`could not add the node proxy namespace to ${node.name}`);
   // Captured packets arrive on eth0 addressed to other hosts; reverse-path filtering would drop them.
-  await setNetnsSysctls(pod.netns, { 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0, 'net.ipv4.conf.eth0.rp_filter': 0 });
+  // SYN cookies off: ztunnel_tproxy hands only SYNs to a listener, so a handshake completed by a
+  // cookie (an ACK arriving at the listener) would never reach it.
+  await setNetnsSysctls(pod.netns, { 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0, 'net.ipv4.conf.eth0.rp_filter': 0, 'net.ipv4.tcp_syncookies': 0 });
   await ipBatch(proxyPolicyRouting(), pod.netns);
   if (steering === 'tproxy-mark') await iptablesRestore(pod.netns, tproxyFallbackRules({ outbound: ISTIO_PORTS.outboundCapture, inbound: ISTIO_PORTS.inboundCapture }));
   // Listen before any packet is steered here, so no captured SYN finds an empty port.
