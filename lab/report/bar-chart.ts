@@ -49,7 +49,7 @@ export function barChart(input: BarChartInput): string {
       if ('invalid' in value) {
         body.push(element('g', { class: 'bar invalid', 'data-series': series, 'data-group': group }, [
           element('rect', { x, y: MARGIN.top, width: BAR_WIDTH, height: plotHeight, fill: 'none', stroke: '#c00', 'stroke-dasharray': '4 3' }),
-          text(x + BAR_WIDTH / 2, MARGIN.top + plotHeight - 8, 'invalid', { 'text-anchor': 'middle', fill: '#c00', 'font-size': 10 }),
+          text(x + BAR_WIDTH / 2 + 4, MARGIN.top + plotHeight / 2, 'invalid: no evidence', { 'text-anchor': 'middle', fill: '#c00', 'font-size': 11, transform: `rotate(-90 ${x + BAR_WIDTH / 2 + 4} ${MARGIN.top + plotHeight / 2})` }),
           element('title', {}, `${series}, ${group}: invalid (${value.invalid})`),
         ]));
         return;

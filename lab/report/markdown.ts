@@ -127,6 +127,21 @@ function targetsSection(cells: CellSummary[]): string {
   return `### Variation targets\n\n${lines.join('\n\n')}\n`;
 }
 
+function failedRunsSection(results: ResultsFile): string {
+  const failed = results.runs.filter((r) => r.error !== undefined);
+  if (failed.length === 0) return '';
+  const groups = new Map<string, { count: number; errors: Set<string> }>();
+  for (const run of failed) {
+    const key = `${run.metric}|${run.backend}|${run.placement}`;
+    const group = groups.get(key) ?? { count: 0, errors: new Set<string>() };
+    group.count++;
+    group.errors.add((run.error ?? '').split('\n')[0]!.slice(0, 200));
+    groups.set(key, group);
+  }
+  const rows = [...groups].map(([key, g]) => [...key.split('|'), String(g.count), [...g.errors].join('; ')]);
+  return `### Failed runs\n\nRuns that produced no number (kept in results.json with their error).\n\n${table(['metric', 'backend', 'placement', 'runs', 'error'], rows)}\n`;
+}
+
 function evidenceSection(results: ResultsFile): string {
   const { backends, placements } = results.configuration;
   const rows: string[][] = [];
@@ -221,7 +236,7 @@ export function renderMarkdown(results: ResultsFile, cells: CellSummary[], figur
     configurationSection(results),
     ...(cells.length === 0
       ? []
-      : [`## Results\n\n${metrics.map((m) => metricSection(m, cells.filter((c) => c.metric === m))).join('\n')}`, targetsSection(cells), evidenceSection(results), publishedSection(results, cells)]),
+      : [`## Results\n\n${metrics.map((m) => metricSection(m, cells.filter((c) => c.metric === m))).join('\n')}`, targetsSection(cells), failedRunsSection(results), evidenceSection(results), publishedSection(results, cells)].filter((section) => section !== '')),
     scaleSection(results),
     figures.length > 0 ? `## Charts\n\n${figures.map((f) => `![${f.title}](${f.file})`).join('\n\n')}\n` : '',
   ];

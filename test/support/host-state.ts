@@ -94,8 +94,14 @@ export interface ProcessSeen {
   cmdline: string;
 }
 
+/**
+ * A live process's command line; undefined once it is gone. A zombie counts as gone: it has exited
+ * and holds nothing but its pid until its new parent (init, after the lab died) reaps it.
+ */
 function cmdlineOf(pid: number): string | undefined {
   try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
   } catch {
     return undefined;

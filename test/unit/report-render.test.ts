@@ -95,6 +95,7 @@ describe('report.md', () => {
     expect(markdown).toContain('### Connection rate (open, one exchange, close)');
     expect(markdown).toMatch(/\| sockmap \| cross-node \| invalid: 1 of 3 setup\(s\) lacked evidence: path-taken \|/);
     expect(markdown).toContain('(1 run(s) failed)');
+    expect(markdown).toContain('| cps | redirect | same-node | 1 | no connection succeeded (12 errors) |');
   });
 
   it('states the variation targets and names the cells that missed them', () => {
