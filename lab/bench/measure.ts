@@ -1,6 +1,8 @@
 // The measurements made on one live setup (a client/server pair with a backend installed and its
 // path proven): latency, throughput and connection rate, each after its warm-up. A failed
 // measurement becomes a run with an error, never a missing row.
+import { measureConntrackCost } from '../evidence/conntrack.ts';
+import type { ConnectLoopResult } from '../traffic/agent-protocol.ts';
 import type { CapturedPair } from '../verify/run.ts';
 import type { LatencyDriver } from '../traffic/latency.ts';
 import { runIperf3 } from '../traffic/iperf3.ts';
@@ -46,9 +48,24 @@ async function measureConnectionRate(pair: CapturedPair, durations: Durations, l
   }
   const options = { count: c.maxConnections, concurrency: c.concurrency };
   if (c.warmupSeconds > 0) await pair.clientAgent.connectLoop(pair.server.ip, BENCH_PORTS.cps, { ...options, maxSeconds: c.warmupSeconds });
-  const loop = await pair.clientAgent.connectLoop(pair.server.ip, BENCH_PORTS.cps, { ...options, maxSeconds: c.seconds });
-  if (loop.connections === 0) throw new Error(`no connection succeeded (${loop.errors} errors${loop.firstError ? `, first: ${loop.firstError}` : ''})`);
-  return { kind: 'connection-rate', tool: 'lab-agent', connectionsPerSecond: loop.connections / loop.seconds, connections: loop.connections, errors: loop.errors, seconds: loop.seconds };
+  // The census brackets the measured loop only: closed connections stay in TIME_WAIT (120 s), so
+  // every entry the loop created is still counted at the end.
+  let loop: ConnectLoopResult | undefined;
+  const conntrack = await measureConntrackCost(pair.lab, async () => {
+    loop = await pair.clientAgent.connectLoop(pair.server.ip, BENCH_PORTS.cps, { ...options, maxSeconds: c.seconds });
+    return loop;
+  });
+  if (!loop || loop.connections === 0) throw new Error(`no connection succeeded (${loop?.errors ?? 0} errors${loop?.firstError ? `, first: ${loop.firstError}` : ''})`);
+  return {
+    kind: 'connection-rate',
+    tool: 'lab-agent',
+    connectionsPerSecond: loop.connections / loop.seconds,
+    connections: loop.connections,
+    errors: loop.errors,
+    seconds: loop.seconds,
+    conntrackEntriesPer1000: conntrack.entriesPer1000,
+    conntrackByPlace: conntrack.byPlace,
+  };
 }
 
 /** Runs each metric once on the setup, in a fixed order, reporting each run as it finishes. */

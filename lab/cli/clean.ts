@@ -7,7 +7,7 @@ import { requireRoot } from './preflight.ts';
 export function registerCleanCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('clean')
-    .description('remove every lab leftover: namespaces, cgroups, bpffs pins, processes, restored sysctls')
+    .description('remove every lab leftover: namespaces, cgroups, bpffs pins, tracefs instances, processes')
     .option('--all', 'also remove runs whose lab process is still alive')
     .option('--json', 'print what was removed as JSON')
     .action(async (options: { all?: boolean; json?: boolean }) => {

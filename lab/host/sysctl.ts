@@ -1,6 +1,6 @@
-// sysctls: per-namespace ones are written from inside the namespace; global ones (kernel.*) are
-// read first so the ledger can restore them.
-import { readFile, writeFile } from 'node:fs/promises';
+// sysctls: the lab writes only per-namespace ones, from inside the namespace; global ones are read
+// (by tests that prove the host was left as it was), never written.
+import { readFile } from 'node:fs/promises';
 import { run } from './exec.ts';
 import { commandIn } from './namespaces.ts';
 
@@ -16,8 +16,4 @@ export async function setNetnsSysctls(netns: string, values: Record<string, stri
 
 export async function readGlobalSysctl(name: string): Promise<string | undefined> {
   return (await readFile(procPath(name), 'utf8').catch(() => undefined))?.trim();
-}
-
-export async function writeGlobalSysctl(name: string, value: string): Promise<void> {
-  await writeFile(procPath(name), value);
 }

@@ -71,7 +71,7 @@ function configurationSection(results: ResultsFile): string {
     c.throughput.fromVerifyPlan
       ? `- Throughput: the verify plan's own iperf3 run on each setup (${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s, nothing omitted): the quick profile saves a second run.`
       : `- Throughput: iperf3, ${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s measured after ${c.throughput.omitSeconds} s omitted (-O).`,
-    `- Connection rate: the pod agent opens a connection, exchanges one byte, closes; ${c.cps.concurrency} in parallel, up to ${c.cps.maxConnections} connections or ${c.cps.seconds} s${c.cps.warmupSeconds > 0 ? `, after ${c.cps.warmupSeconds} s warm-up` : ' (the verify probes just warmed the path)'}.`,
+    `- Connection rate: the pod agent opens a connection, exchanges one byte, closes; ${c.cps.concurrency} in parallel, up to ${c.cps.maxConnections} connections or ${c.cps.seconds} s${c.cps.warmupSeconds > 0 ? `, after ${c.cps.warmupSeconds} s warm-up` : ' (the verify probes just warmed the path)'}. Conntrack entries: \`conntrack -C\` in every lab namespace before and after the measured connections, scaled to 1000 connections.`,
     '- Spread: median and interquartile range over repeats; CV = standard deviation / mean across repeats.',
   ];
   return `## Configuration\n\n${lines.join('\n')}\n`;
@@ -83,7 +83,8 @@ function spread(metric: Metric, summary: Summary | null | undefined): string {
 
 function metricSection(metric: Metric, cells: CellSummary[]): string {
   const primary = PRIMARY[metric];
-  const extraHeader = metric === 'latency' ? ['p90', 'p99', 'p99.9', 'samples/run', 'tool'] : metric === 'throughput' ? ['retransmits (median)'] : ['errors (median)'];
+  const extraHeader =
+    metric === 'latency' ? ['p90', 'p99', 'p99.9', 'samples/run', 'tool'] : metric === 'throughput' ? ['retransmits (median)'] : ['errors (median)', 'conntrack entries per 1000 conns (median)'];
   const header = ['backend', 'placement', `median ${primary.label} (${primary.unit})`, 'IQR', 'CV', 'n', ...BASELINES.map((b) => `vs ${b}`), ...extraHeader];
   const rows = cells.map((cell) => {
     if (!cell.valid || !cell.primary) {
@@ -96,7 +97,7 @@ function metricSection(metric: Metric, cells: CellSummary[]): string {
         ? [s.p90, s.p99, s.p999].map((v) => (v ? formatValue('latency', v.median) : '–')).concat(s.samples ? s.samples.median.toFixed(0) : '–', cell.tools.join(', '))
         : metric === 'throughput'
           ? [s.retransmits ? s.retransmits.median.toFixed(0) : '–']
-          : [s.errors ? s.errors.median.toFixed(0) : '–'];
+          : [s.errors ? s.errors.median.toFixed(0) : '–', s.conntrackPer1000 ? s.conntrackPer1000.median.toFixed(0) : '–'];
     return [
       cell.backend,
       cell.placement,

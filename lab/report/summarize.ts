@@ -42,7 +42,7 @@ export function secondaryValues(run: RunRecord): Record<string, number> {
     case 'throughput':
       return result.retransmits === null ? {} : { retransmits: result.retransmits };
     case 'connection-rate':
-      return { errors: result.errors };
+      return result.conntrackEntriesPer1000 === undefined ? { errors: result.errors } : { errors: result.errors, conntrackPer1000: result.conntrackEntriesPer1000 };
   }
 }
 

@@ -6,7 +6,7 @@ import { createCgroup, requireCgroup2Mount } from '../host/cgroup.ts';
 import { run, spawnBackground, type BackgroundProcess, type RunOptions, type RunResult } from '../host/exec.ts';
 import { ipBatch } from '../host/ip.ts';
 import { commandIn, type ExecTarget } from '../host/namespaces.ts';
-import { readGlobalSysctl, setNetnsSysctls, writeGlobalSysctl } from '../host/sysctl.ts';
+import { setNetnsSysctls } from '../host/sysctl.ts';
 import {
   hostVethName,
   MAX_NODES,
@@ -21,7 +21,7 @@ import {
 } from './addressing.ts';
 import { reapStaleRuns } from './clean.ts';
 import { registerTeardown } from './interrupts.ts';
-import { Ledger, liveSysctlHolders, newRunId, type LedgerEntry } from './ledger.ts';
+import { Ledger, newRunId, type LedgerEntry } from './ledger.ts';
 import { undoEntries, type TeardownReport } from './teardown.ts';
 
 export interface TopologySpec {
@@ -214,24 +214,6 @@ export class Lab {
     this.ledger.record(entry);
   }
 
-  /**
-   * Sets a machine-wide sysctl for the duration of the run; teardown restores the old value. Runs
-   * share the setting: when another live run already set it, this run records that run's original
-   * value too, and whichever run finishes last restores it (see undoGlobalSysctl), so the first run
-   * to finish neither pulls the setting from under the others nor leaves the host changed.
-   */
-  async setGlobalSysctl(name: string, value: string): Promise<void> {
-    const current = await readGlobalSysctl(name);
-    if (current === undefined) throw new Error(`sysctl ${name} does not exist on this kernel`);
-    if (current === value) {
-      const holder = liveSysctlHolders(name, this.runId)[0];
-      if (holder) this.ledger.record({ kind: 'global-sysctl', name, previous: holder.previous });
-      return;
-    }
-    this.ledger.record({ kind: 'global-sysctl', name, previous: current });
-    await writeGlobalSysctl(name, value);
-  }
-
   /** A directory in the run directory for a backend's or driver's files (configs, logs). */
   workDir(name: string): string {
     const dir = join(this.runDir, name);
@@ -242,7 +224,7 @@ export class Lab {
   /** Removes everything this lab created, newest first. Safe to call more than once. */
   teardown(): Promise<TeardownReport> {
     this.torndown ??= (async () => {
-      const report = await undoEntries(this.ledger.entriesNewestFirst(), { release: (entry) => this.ledger.forget((e) => e === entry) });
+      const report = await undoEntries(this.ledger.entriesNewestFirst());
       this.ledger.close();
       this.unregister();
       return report;

@@ -14,7 +14,6 @@ export type LedgerEntry =
   | { kind: 'process'; pid: number; command: string }
   | { kind: 'bpf-pin'; path: string }
   | { kind: 'cgroup-bpf'; cgroupDir: string; attachType: string; program: string }
-  | { kind: 'global-sysctl'; name: string; previous: string }
   | { kind: 'tc-filter'; netns: string; device: string; direction: 'ingress' | 'egress' }
   | { kind: 'run-dir'; path: string };
 
@@ -98,13 +97,6 @@ export function listLedgers(): Array<LedgerFile & { ownerAlive: boolean }> {
     }
   }
   return ledgers;
-}
-
-/** Live runs other than `exceptRunId` that changed a global sysctl, with the value each will restore. */
-export function liveSysctlHolders(name: string, exceptRunId: string): Array<{ runId: string; previous: string }> {
-  return listLedgers()
-    .filter((l) => l.ownerAlive && l.runId !== exceptRunId)
-    .flatMap((l) => l.entries.flatMap((e) => (e.kind === 'global-sysctl' && e.name === name ? [{ runId: l.runId, previous: e.previous }] : [])));
 }
 
 export function removeRunDir(path: string): void {

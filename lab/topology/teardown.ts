@@ -1,14 +1,12 @@
 // Teardown: undoes ledger entries newest first. Every step is attempted even when an earlier one
 // fails, and failures are reported rather than thrown, so one stuck object never strands the rest.
 import { rmSync } from 'node:fs';
-import { basename } from 'node:path';
 import { detachCgroupProgram } from '../host/bpftool.ts';
 import { removeCgroupTree } from '../host/cgroup.ts';
 import { isAlive } from '../host/exec.ts';
 import { deleteNetns, netnsPids } from '../host/ip.ts';
-import { writeGlobalSysctl } from '../host/sysctl.ts';
 import { deleteFilters } from '../host/tc.ts';
-import { LAB_RUN_ROOT, liveSysctlHolders, type LedgerEntry } from './ledger.ts';
+import type { LedgerEntry } from './ledger.ts';
 
 export interface TeardownReport {
   removed: string[];
@@ -27,8 +25,6 @@ export function describeEntry(entry: LedgerEntry): string {
       return `bpffs pin ${entry.path}`;
     case 'cgroup-bpf':
       return `cgroup BPF ${entry.attachType} on ${entry.cgroupDir}`;
-    case 'global-sysctl':
-      return `sysctl ${entry.name} (restored to ${entry.previous})`;
     case 'tc-filter':
       return `tc ${entry.direction} filters on ${entry.device} in ${entry.netns}`;
     case 'run-dir':
@@ -46,23 +42,7 @@ async function killAndWait(pid: number): Promise<void> {
   for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
-export interface UndoOptions {
-  /**
-   * Drops an entry from the live run's ledger as soon as it is undone. Needed for shared global
-   * sysctls: a run releases its claim *before* looking for other holders, so of two runs finishing
-   * together at least the later one sees no other holder and restores the value.
-   */
-  release?: (entry: LedgerEntry) => void;
-}
-
-/** Restores a global sysctl unless another live run still relies on it (the last one out restores). */
-async function undoGlobalSysctl(entry: Extract<LedgerEntry, { kind: 'global-sysctl' }>, runId: string | undefined, options: UndoOptions): Promise<void> {
-  options.release?.(entry);
-  if (runId !== undefined && liveSysctlHolders(entry.name, runId).length > 0) return;
-  await writeGlobalSysctl(entry.name, entry.previous);
-}
-
-async function undo(entry: LedgerEntry, runId: string | undefined, options: UndoOptions): Promise<void> {
+async function undo(entry: LedgerEntry): Promise<void> {
   switch (entry.kind) {
     case 'process':
       return killAndWait(entry.pid);
@@ -77,8 +57,6 @@ async function undo(entry: LedgerEntry, runId: string | undefined, options: Undo
       return;
     case 'cgroup-bpf':
       return detachCgroupProgram(entry.cgroupDir, entry.attachType, entry.program);
-    case 'global-sysctl':
-      return undoGlobalSysctl(entry, runId, options);
     case 'tc-filter':
       return deleteFilters(entry.netns, entry.device, entry.direction);
     case 'run-dir':
@@ -87,19 +65,12 @@ async function undo(entry: LedgerEntry, runId: string | undefined, options: Undo
   }
 }
 
-/** A run's id, from its run-directory entry (every ledger starts with one). */
-function runIdOfEntries(entries: readonly LedgerEntry[]): string | undefined {
-  const dir = entries.find((e) => e.kind === 'run-dir' && e.path.startsWith(`${LAB_RUN_ROOT}/`));
-  return dir?.kind === 'run-dir' ? basename(dir.path) : undefined;
-}
-
-/** Undoes entries in the order given; `runId` names the run they belong to (for shared sysctls). */
-export async function undoEntries(entries: readonly LedgerEntry[], options: UndoOptions & { runId?: string } = {}): Promise<TeardownReport> {
+/** Undoes entries in the order given. */
+export async function undoEntries(entries: readonly LedgerEntry[]): Promise<TeardownReport> {
   const report: TeardownReport = { removed: [], failed: [] };
-  const runId = options.runId ?? runIdOfEntries(entries);
   for (const entry of entries) {
     try {
-      await undo(entry, runId, options);
+      await undo(entry);
       report.removed.push(describeEntry(entry));
     } catch (e) {
       report.failed.push(`${describeEntry(entry)}: ${(e as Error).message}`);

@@ -1,4 +1,7 @@
 // The lab's side of a pod agent: starts it in a pod (or node) and turns requests into promises.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnLineProcess, type LineProcess } from '../host/exec.ts';
 import { commandIn } from '../host/namespaces.ts';
@@ -6,8 +9,29 @@ import type { Lab, Place, ProcessOptions } from '../topology/lab.ts';
 import type { AcceptRecord, AgentReply, AgentRequest, BulkResult, ConnectLoopResult, ProbeResult } from './agent-protocol.ts';
 
 const AGENT_MAIN = fileURLToPath(new URL('./agent-main.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
+const AGENT_BUNDLE_DIR = fileURLToPath(new URL('../../node_modules/.cache/interception-lab/', import.meta.url));
 const START_TIMEOUT_MS = 15_000;
+
+let bundle: Promise<string> | undefined;
+
+/**
+ * The agent compiled once into one plain JavaScript file: a verify starts several agents, and a
+ * bench hundreds, and plain Node starts in a third of the time tsx needs to compile on the fly.
+ * Named by a hash of the source so an edited agent is rebuilt.
+ */
+function agentBundle(): Promise<string> {
+  bundle ??= (async () => {
+    const sources = ['agent-main.ts', 'agent-protocol.ts'].map((f) => readFileSync(new URL(`./${f}`, import.meta.url)));
+    const hash = createHash('sha256').update(Buffer.concat(sources)).digest('hex').slice(0, 16);
+    const outfile = join(AGENT_BUNDLE_DIR, `agent-${hash}.mjs`);
+    if (!existsSync(outfile)) {
+      const { build } = await import('esbuild');
+      await build({ entryPoints: [AGENT_MAIN], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'error' });
+    }
+    return outfile;
+  })();
+  return bundle;
+}
 
 export class Agent {
   private nextId = 1;
@@ -38,7 +62,7 @@ export class Agent {
 
   /** Starts an agent in a pod (inside its cgroup unless told otherwise) or a node. */
   static async start(lab: Lab, place: Place, options: ProcessOptions = {}): Promise<Agent> {
-    const [file, args] = commandIn(lab.targetOf(place, options), process.execPath, ['--import', TSX_LOADER, AGENT_MAIN]);
+    const [file, args] = commandIn(lab.targetOf(place, options), process.execPath, [await agentBundle()]);
     const child = spawnLineProcess(file, args, { maxLifetimeMs: 60 * 60_000 });
     lab.record({ kind: 'process', pid: child.pid, command: child.command });
     const agent = new Agent(child, `${place.kind} ${place.name}${options.uid === undefined ? '' : ` (uid ${options.uid})`}`);

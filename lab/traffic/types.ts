@@ -46,6 +46,12 @@ export interface ConnectionRateResult {
   connections: number;
   errors: number;
   seconds: number;
+  /**
+   * conntrack entries the measured connections created, across every namespace of the lab, per
+   * 1000 connections (the first complaint about iptables interception), and per namespace.
+   */
+  conntrackEntriesPer1000?: number;
+  conntrackByPlace?: Record<string, number>;
 }
 
 export type TrafficResult = ThroughputResult | LatencyResult | ConnectionRateResult;

@@ -13,7 +13,7 @@ import { describePrivileged } from '../support/privileged.ts';
 type KillPoint = 'topology' | 'install' | 'traffic';
 
 const isPodCgroup = (e: LedgerEntry) => e.kind === 'cgroup' && /\/lab-\w+\/./.test(e.dir);
-const isInstallObject = (e: LedgerEntry) => e.kind === 'bpf-pin' || e.kind === 'cgroup-bpf' || e.kind === 'tc-filter' || e.kind === 'global-sysctl' || (e.kind === 'process' && !/iperf3/.test(e.command));
+const isInstallObject = (e: LedgerEntry) => e.kind === 'bpf-pin' || e.kind === 'cgroup-bpf' || e.kind === 'tc-filter' || (e.kind === 'process' && !/iperf3/.test(e.command));
 const isIperf = (e: LedgerEntry) => e.kind === 'process' && /\biperf3\b/.test(e.command);
 
 /** The moment to kill at, read from the ledger: objects are recorded just before they are made. */

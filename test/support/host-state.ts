@@ -29,24 +29,11 @@ const TRACEFS_INSTANCES = '/sys/kernel/tracing/instances';
 const SYSCTL_PATTERN = /^(kernel\.bpf_|kernel\.unprivileged_bpf|net\.core\.bpf_|net\.ipv4\.|net\.ipv6\.conf\.(all|default)\.|net\.netfilter\.)/;
 const VOLATILE_SYSCTL = /(_count|\.stable_secret)$/;
 
-/**
- * A global sysctl that a live run of someone else holds (its ledger will restore it) is reported
- * with the value it will be restored to: other runs on a shared machine must not fail this check,
- * while a run that leaves a value changed with nobody to restore it must.
- */
+/** The root namespace's sysctls the lab could conceivably touch (it writes none of them). */
 function rootSysctls(): string {
-  const held = new Map<string, string>();
-  for (const ledger of listLedgers()) {
-    if (!ledger.ownerAlive) continue;
-    for (const e of ledger.entries) if (e.kind === 'global-sysctl' && !held.has(e.name)) held.set(e.name, e.previous);
-  }
   return sh('sysctl', ['-a'])
     .split('\n')
     .filter((line) => SYSCTL_PATTERN.test(line) && !VOLATILE_SYSCTL.test(line.split(' = ')[0] ?? ''))
-    .map((line) => {
-      const [name = '', value = ''] = line.split(' = ');
-      return `${name} = ${held.get(name) ?? value}`;
-    })
     .join('\n');
 }
 
