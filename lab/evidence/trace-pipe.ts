@@ -63,8 +63,7 @@ export class TraceReader {
       throw new Error(`${TRACEFS_ROOT} has no bpf_trace_printk event: mount tracefs (scripts/setup.sh does) on a kernel with BPF events`);
     }
     const instanceDir = join(TRACEFS_ROOT, 'instances', `lab-${lab.runId}-${options.name}`);
-    // A tracefs instance is removed with a plain rmdir, which the run-dir undo performs first.
-    lab.record({ kind: 'run-dir', path: instanceDir });
+    lab.record({ kind: 'tracefs-instance', path: instanceDir });
     mkdirSync(instanceDir);
     writeFileSync(join(instanceDir, 'buffer_size_kb'), String(BUFFER_KB_PER_CPU));
     // The default clock is per-CPU; a global one lets lines from different CPUs be ordered (a

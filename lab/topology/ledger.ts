@@ -15,6 +15,8 @@ export type LedgerEntry =
   | { kind: 'bpf-pin'; path: string }
   | { kind: 'cgroup-bpf'; cgroupDir: string; attachType: string; program: string }
   | { kind: 'tc-filter'; netns: string; device: string; direction: 'ingress' | 'egress' }
+  /** A tracefs instance directory: removed by a plain rmdir (its files are the kernel's). */
+  | { kind: 'tracefs-instance'; path: string }
   | { kind: 'run-dir'; path: string };
 
 export interface LedgerFile {

@@ -1,6 +1,6 @@
 // Teardown: undoes ledger entries newest first. Every step is attempted even when an earlier one
 // fails, and failures are reported rather than thrown, so one stuck object never strands the rest.
-import { rmSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { detachCgroupProgram } from '../host/bpftool.ts';
 import { removeCgroupTree } from '../host/cgroup.ts';
 import { isAlive } from '../host/exec.ts';
@@ -27,6 +27,8 @@ export function describeEntry(entry: LedgerEntry): string {
       return `cgroup BPF ${entry.attachType} on ${entry.cgroupDir}`;
     case 'tc-filter':
       return `tc ${entry.direction} filters on ${entry.device} in ${entry.netns}`;
+    case 'tracefs-instance':
+      return `tracefs instance ${entry.path}`;
     case 'run-dir':
       return `run directory ${entry.path}`;
   }
@@ -59,6 +61,9 @@ async function undo(entry: LedgerEntry): Promise<void> {
       return detachCgroupProgram(entry.cgroupDir, entry.attachType, entry.program);
     case 'tc-filter':
       return deleteFilters(entry.netns, entry.device, entry.direction);
+    case 'tracefs-instance':
+      if (existsSync(entry.path)) rmdirSync(entry.path);
+      return;
     case 'run-dir':
       rmSync(entry.path, { recursive: true, force: true });
       return;
