@@ -1,6 +1,6 @@
 // The latency driver the lab uses: fortio where it is installed, otherwise sockperf. Both run open
 // loop at a fixed rate and become the same LatencyResult, which records the tool that made it.
-import { execFileSync } from 'node:child_process';
+import { onPath } from '../host/tools.ts';
 import type { BackgroundProcess } from '../host/exec.ts';
 import type { Lab, Pod } from '../topology/lab.ts';
 import { runFortio, startFortioTcpServer } from './fortio.ts';
@@ -40,17 +40,8 @@ export const sockperfDriver: LatencyDriver = {
   },
 };
 
-export function isOnPath(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'which', tool], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** fortio when installed, else sockperf; `prefer` forces one (an error if it is missing). */
-export function chooseLatencyDriver(prefer?: LatencyTool, installed: (tool: string) => boolean = isOnPath): LatencyDriver {
+export function chooseLatencyDriver(prefer?: LatencyTool, installed: (tool: string) => boolean = onPath): LatencyDriver {
   if (prefer !== undefined) {
     if (!installed(prefer)) throw new Error(`${prefer} is not installed (latency tools: fortio, sockperf)`);
     return prefer === 'fortio' ? fortioDriver : sockperfDriver;

@@ -1,23 +1,12 @@
 // Gate for tests that need root and real kernel features. A skipped privileged test prints why; with
 // LAB_REQUIRE_PRIVILEGED=1 (CI) a test that cannot run fails instead of skipping.
-import { execFileSync } from 'node:child_process';
 import { describe } from 'vitest';
-
-function whichMissing(tools: readonly string[]): string[] {
-  return tools.filter((tool) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
+import { missingTools } from '../../lab/host/tools.ts';
 
 /** Why privileged tests cannot run here, or undefined when they can. */
 export function privilegedBlocker(tools: readonly string[] = []): string | undefined {
   if (process.getuid?.() !== 0) return 'not running as root (run `sudo npm test`)';
-  const missing = whichMissing(['ip', 'nsenter', ...tools]);
+  const missing = missingTools(['ip', 'nsenter', ...tools]);
   if (missing.length > 0) return `missing tools: ${missing.join(', ')} (run scripts/setup.sh)`;
   return undefined;
 }
