@@ -72,7 +72,7 @@ function configurationSection(results: ResultsFile): string {
       ? `- Throughput: the verify plan's own iperf3 run on each setup (${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s, nothing omitted): the quick profile saves a second run.`
       : `- Throughput: iperf3, ${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s measured after ${c.throughput.omitSeconds} s omitted (-O).`,
     `- Connection rate: the pod agent opens a connection, exchanges one byte, closes; ${c.cps.concurrency} in parallel, up to ${c.cps.maxConnections} connections or ${c.cps.seconds} s${c.cps.warmupSeconds > 0 ? `, after ${c.cps.warmupSeconds} s warm-up` : ' (the verify probes just warmed the path)'}. Conntrack entries: \`conntrack -C\` in every lab namespace before and after the measured connections, scaled to 1000 connections.`,
-    '- Spread: median and interquartile range over repeats; CV = standard deviation / mean across repeats.',
+    '- Spread: median and interquartile range over repeats; CV = standard deviation / mean across repeats (the targets are stated in CV); robust CV = (IQR / 1.349) / median, which one outlying repeat barely moves: a high CV beside a low robust CV means an outlier (a stalled machine), not a spread.',
   ];
   return `## Configuration\n\n${lines.join('\n')}\n`;
 }
@@ -85,11 +85,11 @@ function metricSection(metric: Metric, cells: CellSummary[]): string {
   const primary = PRIMARY[metric];
   const extraHeader =
     metric === 'latency' ? ['p90', 'p99', 'p99.9', 'samples/run', 'tool'] : metric === 'throughput' ? ['retransmits (median)'] : ['errors (median)', 'conntrack entries per 1000 conns (median)'];
-  const header = ['backend', 'placement', `median ${primary.label} (${primary.unit})`, 'IQR', 'CV', 'n', ...BASELINES.map((b) => `vs ${b}`), ...extraHeader];
+  const header = ['backend', 'placement', `median ${primary.label} (${primary.unit})`, 'IQR', 'CV', 'robust CV', 'n', ...BASELINES.map((b) => `vs ${b}`), ...extraHeader];
   const rows = cells.map((cell) => {
     if (!cell.valid || !cell.primary) {
       const why = cell.valid ? `no successful run (${cell.failedRuns} failed)` : `invalid: ${cell.invalidReason ?? 'no evidence'}`;
-      return [cell.backend, cell.placement, why, '–', '–', String(cell.primary?.n ?? 0), '–', '–', ...extraHeader.map(() => '–')];
+      return [cell.backend, cell.placement, why, '–', '–', '–', String(cell.primary?.n ?? 0), '–', '–', ...extraHeader.map(() => '–')];
     }
     const s = cell.secondary;
     const extra =
@@ -104,6 +104,7 @@ function metricSection(metric: Metric, cells: CellSummary[]): string {
       formatValue(metric, cell.primary.median) + (cell.failedRuns > 0 ? ` (${cell.failedRuns} run(s) failed)` : ''),
       spread(metric, cell.primary),
       cvCell(cell),
+      cell.primary.n < 2 ? 'n<2' : formatPercent(cell.primary.robustCv),
       String(cell.primary.n),
       ...BASELINES.map((b) => formatRatio(cell.ratios[b])),
       ...extra,

@@ -51,8 +51,19 @@ export interface Summary {
   stddev: number;
   /** Coefficient of variation as a fraction. */
   cv: number;
+  /**
+   * Robust coefficient of variation: the IQR scaled to a normal distribution's standard deviation
+   * (IQR / 1.349), over the median. One stalled repeat inflates the CV but barely moves this, so
+   * the two side by side tell an outlier from a spread.
+   */
+  robustCv: number;
   min: number;
   max: number;
+}
+
+/** Normalized IQR over the median (0 when the median is 0). */
+export function robustCoefficientOfVariation(iqr: number, median: number): number {
+  return median === 0 ? 0 : iqr / 1.349 / Math.abs(median);
 }
 
 export function summarize(values: readonly number[]): Summary {
@@ -69,6 +80,7 @@ export function summarize(values: readonly number[]): Summary {
     mean: mean(sorted),
     stddev: standardDeviation(sorted),
     cv: coefficientOfVariation(sorted),
+    robustCv: robustCoefficientOfVariation(q3 - q1, percentileOf(sorted, 50)),
     min: sorted[0]!,
     max: sorted[sorted.length - 1]!,
   };

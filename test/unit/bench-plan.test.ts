@@ -94,7 +94,7 @@ describe('terminal summary', () => {
   it('prints one line per cell, invalid ones as such', () => {
     const lines = summaryLines([
       {
-        metric: 'latency', backend: 'redirect', placement: 'same-node', valid: true, primary: { n: 3, median: 250, q1: 245, q3: 255, iqr: 10, mean: 250, stddev: 5, cv: 0.02, min: 240, max: 260 },
+        metric: 'latency', backend: 'redirect', placement: 'same-node', valid: true, primary: { n: 3, median: 250, q1: 245, q3: 255, iqr: 10, mean: 250, stddev: 5, cv: 0.02, robustCv: 0.03, min: 240, max: 260 },
         secondary: {}, failedRuns: 0, tools: ['sockperf'], evidence: { setups: 3, passed: 3, failedChecks: [] }, ratios: { none: 6.25, redirect: 1 }, cvTarget: 0.05, missedCvTarget: false, noisy: false,
       },
       {

@@ -88,9 +88,9 @@ describe('report.md', () => {
     expect(markdown).toContain('tcp-segmentation-offload on');
   });
 
-  it('has a backends x placements table per metric with median, IQR, CV, n and ratios', () => {
-    expect(markdown).toContain('| backend | placement | median p50 latency (µs) | IQR | CV | n | vs none | vs redirect | p90 | p99 | p99.9 | samples/run | tool |');
-    expect(markdown).toMatch(/\| redirect \| same-node \| 250\.0 \| 6\.3 \| [\d.]+% \| 3 \| ×6\.25 \(\+525\.0%\) \| ×1\.00 \(\+0\.0%\) \|/);
+  it('has a backends x placements table per metric with median, IQR, CV, robust CV, n and ratios', () => {
+    expect(markdown).toContain('| backend | placement | median p50 latency (µs) | IQR | CV | robust CV | n | vs none | vs redirect | p90 | p99 | p99.9 | samples/run | tool |');
+    expect(markdown).toMatch(/\| redirect \| same-node \| 250\.0 \| 6\.3 \| [\d.]+% \| [\d.]+% \| 3 \| ×6\.25 \(\+525\.0%\) \| ×1\.00 \(\+0\.0%\) \|/);
     expect(markdown).toContain('### Throughput (iperf3, one TCP stream)');
     expect(markdown).toContain('### Connection rate (open, one exchange, close)');
     expect(markdown).toMatch(/\| sockmap \| cross-node \| invalid: 1 of 3 setup\(s\) lacked evidence: path-taken \|/);

@@ -30,6 +30,19 @@ describe('statistics', () => {
     expect(s.cv).toBeCloseTo(standardDeviation([1, 3, 5, 7, 9]) / 5, 10);
   });
 
+  it('tells one outlying repeat from a spread: CV jumps, robust CV barely moves', () => {
+    // The default-profile latency run's none/same-node p50s: one repeat hit a stalled machine.
+    const stalled = summarize([119, 146, 1534, 123, 100]);
+    expect(stalled.cv).toBeGreaterThan(1.5);
+    expect(stalled.robustCv).toBeCloseTo(27 / 1.349 / 123, 10);
+    expect(stalled.robustCv).toBeLessThan(stalled.cv / 5);
+    // A genuine spread moves both alike.
+    const spread = summarize([80, 100, 120, 140, 160]);
+    expect(spread.robustCv).toBeCloseTo(40 / 1.349 / 120, 10);
+    expect(spread.robustCv / spread.cv).toBeGreaterThan(0.9);
+    expect(summarize([0, 0, 0]).robustCv).toBe(0);
+  });
+
   it('gives a ratio only against a usable baseline', () => {
     expect(ratio(88, 100)).toBeCloseTo(0.88, 10);
     expect(ratio(5, 0)).toBeNull();
