@@ -9,11 +9,11 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-# System packages. The distribution's HAProxy is the sidecar; iperf3, sockperf and hey drive
+# System packages. The distribution's HAProxy is the sidecar; iperf3 and sockperf drive
 # traffic; clang/llvm/libbpf/bpftool build and load the BPF programs.
 packages=(
   iproute2 iptables conntrack ethtool procps psmisc util-linux kmod iputils-ping
-  iperf3 sockperf hey haproxy
+  iperf3 sockperf haproxy
   clang llvm libbpf-dev linux-libc-dev make gcc
 )
 # bpftool is its own package on Debian 12 and Ubuntu 24.04; Ubuntu 22.04 ships it in linux-tools.

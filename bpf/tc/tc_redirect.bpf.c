@@ -112,6 +112,37 @@ static __always_inline struct tc_proxy *proxy_of(const struct tc_pod *pod)
 	return bpf_map_lookup_elem(&tc_proxies, &node);
 }
 
+// Not a TC_ACT_* value: "the packet belongs to a captured pod whose node proxy is known".
+#define REDIRECT_IT -1
+
+// The node proxy serving the captured pod at `pod_addr`. TC_ACT_OK when the address is no captured
+// pod (not, or no longer, captured); TC_ACT_SHOT when the pod has no proxy, so that captured traffic
+// is never sent around the proxy silently.
+static __always_inline int proxy_for_captured(__u32 pod_addr, struct tc_proxy **proxy)
+{
+	struct tc_pod *pod = bpf_map_lookup_elem(&tc_pods, &pod_addr);
+	if (!pod)
+		return TC_ACT_OK;
+	*proxy = proxy_of(pod);
+	if (!*proxy || (*proxy)->host_ifindex == 0) {
+		count(C_NO_PROXY);
+		return TC_ACT_SHOT;
+	}
+	return REDIRECT_IT;
+}
+
+// Hands the packet to the node proxy's veth: its MAC as destination, the direction in cb[4] for
+// the proxy-side program, counted and (for a new connection) traced.
+static __always_inline int redirect_to_proxy(struct __sk_buff *skb, struct packet *pkt, struct tc_proxy *proxy, __u32 direction,
+					     __u32 counter, const char *what)
+{
+	__builtin_memcpy(pkt->eth->h_dest, proxy->mac, ETH_ALEN);
+	skb->cb[4] = direction;
+	count(counter);
+	trace_redirect(what, pkt, proxy->host_ifindex);
+	return bpf_redirect(proxy->host_ifindex, 0);
+}
+
 // Pod host veth, ingress: everything a captured pod sends goes to its node proxy, except replies to
 // the node itself (kubelet-style probes), which Istio leaves alone.
 SEC("tc")
@@ -122,24 +153,15 @@ int app_outbound(struct __sk_buff *skb)
 	// proxy without one would swallow it).
 	if (!parse(skb, &pkt) || !pkt.tcp)
 		return TC_ACT_OK;
-	__u32 saddr = pkt.ip->saddr;
-	struct tc_pod *pod = bpf_map_lookup_elem(&tc_pods, &saddr);
-	if (!pod)
-		return TC_ACT_OK; // not (or no longer) captured
-	struct tc_proxy *proxy = proxy_of(pod);
-	if (!proxy || proxy->host_ifindex == 0) {
-		count(C_NO_PROXY);
-		return TC_ACT_SHOT;
-	}
+	struct tc_proxy *proxy;
+	int verdict = proxy_for_captured(pkt.ip->saddr, &proxy);
+	if (verdict != REDIRECT_IT)
+		return verdict;
 	if (pkt.ip->daddr == proxy->node_ip) {
 		count(C_NODE_BYPASS);
 		return TC_ACT_OK;
 	}
-	__builtin_memcpy(pkt.eth->h_dest, proxy->mac, ETH_ALEN);
-	skb->cb[4] = OUTBOUND_CB;
-	count(C_OUTBOUND_REDIRECT);
-	trace_redirect("outbound", &pkt, proxy->host_ifindex);
-	return bpf_redirect(proxy->host_ifindex, 0);
+	return redirect_to_proxy(skb, &pkt, proxy, OUTBOUND_CB, C_OUTBOUND_REDIRECT, "outbound");
 }
 
 // Pod host veth, egress: everything bound for a captured pod goes to its node proxy first, except
@@ -150,15 +172,10 @@ int app_inbound(struct __sk_buff *skb)
 	struct packet pkt;
 	if (!parse(skb, &pkt) || !pkt.tcp)
 		return TC_ACT_OK;
-	__u32 daddr = pkt.ip->daddr;
-	struct tc_pod *pod = bpf_map_lookup_elem(&tc_pods, &daddr);
-	if (!pod)
-		return TC_ACT_OK;
-	struct tc_proxy *proxy = proxy_of(pod);
-	if (!proxy || proxy->host_ifindex == 0) {
-		count(C_NO_PROXY);
-		return TC_ACT_SHOT;
-	}
+	struct tc_proxy *proxy;
+	int verdict = proxy_for_captured(pkt.ip->daddr, &proxy);
+	if (verdict != REDIRECT_IT)
+		return verdict;
 	// Istio marks the proxy's packets with BYPASS_CB; the ingress device says the same without
 	// trusting a cb value that an unrelated path may have left behind.
 	if (skb->cb[4] == BYPASS_CB && skb->ingress_ifindex == proxy->host_ifindex) {
@@ -169,11 +186,7 @@ int app_inbound(struct __sk_buff *skb)
 		count(C_NODE_BYPASS);
 		return TC_ACT_OK;
 	}
-	__builtin_memcpy(pkt.eth->h_dest, proxy->mac, ETH_ALEN);
-	skb->cb[4] = INBOUND_CB;
-	count(C_INBOUND_REDIRECT);
-	trace_redirect("inbound", &pkt, proxy->host_ifindex);
-	return bpf_redirect(proxy->host_ifindex, 0);
+	return redirect_to_proxy(skb, &pkt, proxy, INBOUND_CB, C_INBOUND_REDIRECT, "inbound");
 }
 
 // Proxy host veth, ingress: what the proxy sends to a captured pod of its own node goes straight to

@@ -25,8 +25,6 @@ interface ToolSpec {
   fix: string;
   /** What the version output must contain (e.g. iptables on nf_tables). */
   mustContain?: string;
-  /** The tool prints no version (hey): being on PATH is all we can report. */
-  versionless?: boolean;
 }
 
 const TOOLS: ToolSpec[] = [
@@ -44,7 +42,6 @@ const TOOLS: ToolSpec[] = [
   { command: 'clang', versionArgs: ['--version'], required: true, fix: `${SETUP} (builds bpf/)` },
   { command: 'bpftool', versionArgs: ['version'], required: true, fix: SETUP },
   { command: 'fortio', versionArgs: ['version'], required: false, fix: 'optional: install fortio from its release package (the Vagrant VM does); sockperf is used without it' },
-  { command: 'hey', versionArgs: ['-h'], versionless: true, required: false, fix: 'optional: apt-get install hey' },
 ];
 
 async function probeTool(tool: ToolSpec): Promise<DoctorItem> {
@@ -55,7 +52,7 @@ async function probeTool(tool: ToolSpec): Promise<DoctorItem> {
     if (tool.mustContain && !text.includes(tool.mustContain)) {
       return { name: tool.command, ok: false, required: tool.required, detail: `${version} (not ${tool.mustContain})`, fix: tool.fix };
     }
-    return { name: tool.command, ok: true, required: tool.required, detail: tool.versionless ? 'installed (prints no version)' : version.slice(0, 100) };
+    return { name: tool.command, ok: true, required: tool.required, detail: version.slice(0, 100) };
   } catch {
     return { name: tool.command, ok: false, required: tool.required, detail: 'not installed', fix: tool.fix };
   }

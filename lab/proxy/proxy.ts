@@ -19,17 +19,8 @@ export class RunningProxy {
     const configPath = join(lab.workDir(`proxy-${pod.name}`), `${name}.cfg`);
     writeFileSync(configPath, haproxyConfig(spec));
     // -db: stay in the foreground, so the log goes to our stdout and teardown can kill it.
-    const proc = lab.spawn(pod, 'haproxy', ['-db', '-f', configPath]);
-    const proxy = new RunningProxy(pod, spec, configPath, proc);
-    await proxy.waitUntilListening(lab);
-    return proxy;
-  }
-
-  private async waitUntilListening(lab: Lab): Promise<void> {
-    let exited = false;
-    void this.process.exited.then(() => (exited = true));
-    const output = () => (this.process.stderr() + this.process.stdout()).trim().split('\n').slice(-8).join('\n  ');
-    await lab.waitForListeners(this.pod, this.spec.listeners.map((l) => l.port), 'HAProxy', () => (exited ? output() : undefined));
+    const proc = await lab.spawnServer(pod, 'haproxy', ['-db', '-f', configPath], { ports: spec.listeners.map((l) => l.port) });
+    return new RunningProxy(pod, spec, configPath, proc);
   }
 
   get pid(): number {

@@ -12,7 +12,6 @@ const VERSIONED_TOOLS: Array<[string, string[]]> = [
   ['iperf3', ['--version']],
   ['sockperf', ['--version']],
   ['fortio', ['version']],
-  ['hey', []],
   ['haproxy', ['-v']],
   ['iptables', ['-V']],
   ['bpftool', ['version']],
@@ -26,8 +25,6 @@ async function firstLine(file: string, args: string[]): Promise<string> {
   try {
     const result = await run(file, args, { allowFailure: true, timeoutMs: 5000 });
     const text = stripAnsi(result.stdout + '\n' + result.stderr);
-    // hey prints no version at all; record that it is installed rather than its usage text.
-    if (file === 'hey') return 'installed (no version flag)';
     return text.split('\n').map((l) => l.replace(/^sockperf:\s*/, '').trim()).find((l) => l !== '') ?? 'unknown';
   } catch {
     return 'missing';

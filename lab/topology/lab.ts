@@ -196,17 +196,29 @@ export class Lab {
     return new Set(listing.stdout.split('\n').map((line) => Number(/:(\d+)\s/.exec(line)?.[1])));
   }
 
-  /** Waits until every port listens; `gaveUp` lets the caller stop early (its server died). */
-  async waitForListeners(place: Place, ports: readonly number[], what: string, gaveUp: () => string | undefined = () => undefined): Promise<void> {
+  /**
+   * Starts a server in a pod or node and resolves once every one of `ports` listens. A server that
+   * exits first, or never listens within 10 s, is stopped and the error quotes its last output.
+   */
+  async spawnServer(
+    place: Place,
+    file: string,
+    args: readonly string[],
+    options: ProcessOptions & { ports: readonly number[]; maxLifetimeMs?: number },
+  ): Promise<BackgroundProcess> {
+    const server = this.spawn(place, file, args, options);
+    let exited = false;
+    void server.exited.then(() => (exited = true));
+    const lastOutput = () => (server.stdout() + server.stderr()).trim().split('\n').slice(-8).join('\n  ');
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const reason = gaveUp();
-      if (reason !== undefined) throw new Error(`${what} in ${place.name} stopped before listening on ${ports.join(', ')}:\n  ${reason}`);
+    while (Date.now() < deadline && !exited) {
       const listening = await this.listeningPorts(place);
-      if (ports.every((p) => listening.has(p))) return;
+      if (options.ports.every((p) => listening.has(p))) return server;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`${what} in ${place.name} did not listen on ${ports.join(', ')} within 10 s:\n  ${gaveUp() ?? ''}`);
+    await server.stop();
+    const why = exited ? 'exited before listening' : 'did not listen within 10 s';
+    throw new Error(`${file} in ${place.name} ${why} on ${options.ports.join(', ')}:\n  ${lastOutput()}`);
   }
 
   /** Records an entry for an object a backend is about to create (pins, attachments, filters). */

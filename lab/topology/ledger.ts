@@ -1,7 +1,7 @@
 // The ledger: every object the lab creates is written here *before* it is created, and teardown walks
 // the entries in reverse. The file lives in /run/lab/<run>/ (tmpfs, like /run/netns), so after a
 // crash or SIGKILL the next run, or `lab clean`, finds what was left and removes it.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../host/exec.ts';
 
@@ -99,10 +99,6 @@ export function listLedgers(): Array<LedgerFile & { ownerAlive: boolean }> {
     }
   }
   return ledgers;
-}
-
-export function removeRunDir(path: string): void {
-  rmSync(path, { recursive: true, force: true });
 }
 
 /** A short id that keeps concurrent runs apart in every name the lab creates. */

@@ -42,11 +42,8 @@ export function fortioClientArgs(load: FortioLoad): string[] {
  * is disabled (they would bind the wildcard and could collide with the pod's other ports).
  */
 export async function startFortioTcpServer(lab: Lab, pod: Pod, port: number): Promise<BackgroundProcess> {
-  const server = lab.spawn(pod, 'fortio', ['server', '-tcp-port', `${pod.ip}:${port}`, '-http-port', 'disabled', '-grpc-port', 'disabled', '-redirect-port', 'disabled', '-udp-port', 'disabled']);
-  let exited = false;
-  void server.exited.then(() => (exited = true));
-  await lab.waitForListeners(pod, [port], 'fortio server', () => (exited ? (server.stdout() + server.stderr()).trim().slice(-400) : undefined));
-  return server;
+  const args = ['server', '-tcp-port', `${pod.ip}:${port}`, '-http-port', 'disabled', '-grpc-port', 'disabled', '-redirect-port', 'disabled', '-udp-port', 'disabled'];
+  return lab.spawnServer(pod, 'fortio', args, { ports: [port] });
 }
 
 export async function runFortio(lab: Lab, client: Pod, load: FortioLoad): Promise<LatencyResult> {

@@ -52,11 +52,8 @@ export async function runIperf3(lab: Lab, options: Iperf3Options): Promise<Throu
   const port = options.port ?? 5201;
   const bind = options.serverBind === 'dual-stack' ? [] : ['-B', options.address];
   // -1: serve one test and exit, so a stuck client cannot leave a server behind.
-  const server = lab.spawn(options.server, 'iperf3', ['-s', '-1', '-p', String(port), ...bind], { maxLifetimeMs: (options.seconds + 30) * 1000 });
-  let serverExited = false;
-  void server.exited.then(() => (serverExited = true));
+  const server = await lab.spawnServer(options.server, 'iperf3', ['-s', '-1', '-p', String(port), ...bind], { ports: [port], maxLifetimeMs: (options.seconds + 30) * 1000 });
   try {
-    await lab.waitForListeners(options.server, [port], 'iperf3 server', () => (serverExited ? server.stderr() || server.stdout() : undefined));
     const args = ['-c', options.address, '-p', String(port), '-t', String(options.seconds), '--json', '--connect-timeout', '3000'];
     if (options.length) args.push('-l', options.length);
     if (options.omitSeconds) args.push('-O', String(options.omitSeconds));

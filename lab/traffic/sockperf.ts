@@ -44,11 +44,7 @@ export function sockperfClientArgs(load: SockperfLoad): string[] {
 /** Starts a TCP sockperf server bound to one IPv4 address (never a dual-stack wildcard). */
 export async function startSockperfServer(lab: Lab, pod: Pod, port: number, options: { host?: string; maxLifetimeMs?: number } = {}): Promise<BackgroundProcess> {
   const host = options.host ?? pod.ip;
-  const server = lab.spawn(pod, 'sockperf', ['server', '--tcp', '-i', host, '-p', String(port)], { maxLifetimeMs: options.maxLifetimeMs ?? 30 * 60_000 });
-  let exited = false;
-  void server.exited.then(() => (exited = true));
-  await lab.waitForListeners(pod, [port], 'sockperf server', () => (exited ? (server.stdout() + server.stderr()).trim().slice(-400) : undefined));
-  return server;
+  return lab.spawnServer(pod, 'sockperf', ['server', '--tcp', '-i', host, '-p', String(port)], { ports: [port], maxLifetimeMs: options.maxLifetimeMs ?? 30 * 60_000 });
 }
 
 /** Runs one open-loop latency measurement from a pod and parses it. */

@@ -24,7 +24,7 @@ export interface LatencyPercentiles {
 /** Request/response latency at a fixed, open-loop rate; all times in microseconds. */
 export interface LatencyResult {
   kind: 'latency';
-  tool: 'fortio' | 'sockperf' | 'hey';
+  tool: 'fortio' | 'sockperf';
   /** The rate asked for (null when the tool ran unthrottled). */
   requestedRate: number | null;
   achievedRate: number;

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fortioClientArgs, parseFortioJson, percentileFromBuckets } from '../../lab/traffic/fortio.ts';
-import { heyArgs, parseHeyCsv } from '../../lab/traffic/hey.ts';
 import { chooseLatencyDriver } from '../../lab/traffic/latency.ts';
 import { parseSockperfUnderLoad, sockperfClientArgs } from '../../lab/traffic/sockperf.ts';
 
@@ -104,28 +103,6 @@ describe('sockperf parser (real runs on this machine)', () => {
   it('asks for a reply to every message and for full round trips', () => {
     const args = sockperfClientArgs({ host: '198.18.1.11', port: 11111, rate: 1000, seconds: 10 });
     expect(args.join(' ')).toBe('under-load --tcp -i 198.18.1.11 -p 11111 --mps 1000 -t 10 --reply-every 1 --full-rtt -m 64');
-  });
-});
-
-describe('hey parser (real CSV on this machine)', () => {
-  it('computes percentiles and rate from per-request lines', () => {
-    const result = parseHeyCsv(fixture('hey/csv-loopback-q100-c2.csv'), { requestedRate: 200, connections: 2 });
-    expect(result.tool).toBe('hey');
-    expect(result.samples).toBe(193);
-    expect(result.errors).toBe(0);
-    expect(result.achievedRate).toBeGreaterThan(150);
-    expect(result.achievedRate).toBeLessThan(250);
-    expect(result.percentilesUs.p50).toBeGreaterThan(0);
-    expect(result.percentilesUs.p50).toBeLessThanOrEqual(result.percentilesUs.p99);
-    expect(result.minUs).toBeLessThanOrEqual(result.percentilesUs.p50);
-  });
-
-  it('splits the total rate over the workers', () => {
-    expect(heyArgs({ url: 'http://198.18.1.11:8080/', rate: 1000, connections: 4, seconds: 5 })).toEqual(['-z', '5s', '-q', '250', '-c', '4', '-o', 'csv', 'http://198.18.1.11:8080/']);
-  });
-
-  it('rejects a CSV without the columns it needs', () => {
-    expect(() => parseHeyCsv('a,b\n1,2\n', { requestedRate: 1, connections: 1 })).toThrow(/no "response-time" column/);
   });
 });
 
