@@ -191,7 +191,7 @@ export class Lab {
   }
 
   /** TCP ports listening in a pod's or node's network namespace. */
-  async listeningPorts(place: Place): Promise<Set<number>> {
+  private async listeningPorts(place: Place): Promise<Set<number>> {
     const listing = await this.exec(place, 'ss', ['-Hltn'], { inCgroup: false });
     return new Set(listing.stdout.split('\n').map((line) => Number(/:(\d+)\s/.exec(line)?.[1])));
   }
