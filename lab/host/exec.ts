@@ -2,6 +2,7 @@
 // and the wording of a failed command are the same everywhere.
 import { execa, type ResultPromise } from 'execa';
 import { debug } from './log.ts';
+import { isPidRunning } from './process-identity.ts';
 
 export interface RunOptions {
   /** Text fed to the command's standard input (ip -batch, iptables-restore). */
@@ -117,15 +118,12 @@ export function spawnBackground(file: string, args: readonly string[], options: 
   };
 }
 
-/** True when the process exists (signal 0 probes without touching it). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/**
+ * True when a process runs under this pid. A zombie counts as dead (kill(pid, 0) alone would call
+ * it alive until its parent reaps it). Whether it is still the *same* process is a question for
+ * isRunning() in process-identity.ts, which also compares start times.
+ */
+export const isAlive = isPidRunning;
 
 export interface LineProcess {
   readonly pid: number;

@@ -4,7 +4,8 @@ import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findCgroup2Mount, removeCgroupTree } from '../host/cgroup.ts';
 import { listNetns } from '../host/ip.ts';
-import { LAB_PREFIX, listLedgers } from './ledger.ts';
+import { isRunning } from '../host/process-identity.ts';
+import { LAB_PREFIX, listLedgers, type LedgerEntry } from './ledger.ts';
 import { undoEntries } from './teardown.ts';
 
 export const BPFFS_ROOT = '/sys/fs/bpf';
@@ -18,6 +19,15 @@ export interface CleanReport {
   liveRuns: string[];
 }
 
+/**
+ * A recorded process that has exited: its pid may belong to someone else by now, and killing that
+ * pid would hit an unrelated process. Entries without a start time cannot be told apart: they are
+ * killed by pid, as before.
+ */
+function isExitedProcess(entry: LedgerEntry): entry is Extract<LedgerEntry, { kind: 'process' }> {
+  return entry.kind === 'process' && entry.startTime !== undefined && !isRunning({ pid: entry.pid, startTime: entry.startTime });
+}
+
 /** Undoes the ledgers of runs whose owning process has died (a crash, a SIGKILL). */
 export async function reapStaleRuns(options: { includeLive?: boolean } = {}): Promise<CleanReport> {
   const report: CleanReport = { removed: [], failed: [], liveRuns: [] };
@@ -26,8 +36,9 @@ export async function reapStaleRuns(options: { includeLive?: boolean } = {}): Pr
       report.liveRuns.push(ledger.runId);
       continue;
     }
-    const result = await undoEntries([...ledger.entries].reverse());
-    report.removed.push(...result.removed);
+    const gone = ledger.entries.filter(isExitedProcess);
+    const result = await undoEntries(ledger.entries.filter((e) => !isExitedProcess(e)).reverse());
+    report.removed.push(...gone.map((e) => `process ${e.pid} (already exited)`), ...result.removed);
     report.failed.push(...result.failed);
   }
   return report;

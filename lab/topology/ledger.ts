@@ -3,7 +3,7 @@
 // crash or SIGKILL the next run, or `lab clean`, finds what was left and removes it.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive } from '../host/exec.ts';
+import { isRunning, processIdentity, type ProcessIdentity } from '../host/process-identity.ts';
 
 export const LAB_RUN_ROOT = '/run/lab';
 export const LAB_PREFIX = 'lab-';
@@ -11,7 +11,8 @@ export const LAB_PREFIX = 'lab-';
 export type LedgerEntry =
   | { kind: 'netns'; name: string }
   | { kind: 'cgroup'; dir: string }
-  | { kind: 'process'; pid: number; command: string }
+  /** startTime (filled in by Ledger.record) tells the process from a later one given the same pid. */
+  | { kind: 'process'; pid: number; command: string; startTime?: number }
   | { kind: 'bpf-pin'; path: string }
   | { kind: 'cgroup-bpf'; cgroupDir: string; attachType: string; program: string }
   | { kind: 'tc-filter'; netns: string; device: string; direction: 'ingress' | 'egress' }
@@ -22,8 +23,32 @@ export type LedgerEntry =
 export interface LedgerFile {
   runId: string;
   ownerPid: number;
+  /**
+   * The owner's start time (/proc/<pid>/stat field 22): with ownerPid it names the owner process
+   * itself, so neither a zombie owner nor a later process given the same pid makes the run look live.
+   * Absent only in ledgers written before it existed.
+   */
+  ownerStartTime?: number;
   startedAt: string;
   entries: LedgerEntry[];
+}
+
+/** This process, as the ledger records its owner. */
+function ownIdentity(): ProcessIdentity {
+  const identity = processIdentity();
+  if (!identity) throw new Error(`cannot read /proc/${process.pid}/stat: the ledger needs the owner's start time`);
+  return identity;
+}
+
+/** Whether the process that wrote a ledger still runs (not a zombie, not a reused pid). */
+function ownerRuns(ledger: LedgerFile): boolean {
+  const own = ownIdentity();
+  // Ledgers without a start time: the pid is all there is (a zombie still counts as dead).
+  const owner: ProcessIdentity | undefined = ledger.ownerStartTime === undefined ? processIdentity(ledger.ownerPid) : { pid: ledger.ownerPid, startTime: ledger.ownerStartTime };
+  if (owner === undefined) return false;
+  // Our own runs are live only while not torn down (see liveInThisProcess).
+  if (owner.pid === own.pid && owner.startTime === own.startTime) return liveInThisProcess.has(ledger.runId);
+  return isRunning(owner);
 }
 
 /**
@@ -43,12 +68,17 @@ export class Ledger {
     this.file = join(this.dir, 'ledger.json');
     mkdirSync(this.dir, { recursive: true });
     liveInThisProcess.add(runId);
-    this.state = { runId, ownerPid: process.pid, startedAt: new Date().toISOString(), entries: [{ kind: 'run-dir', path: this.dir }] };
+    const owner = ownIdentity();
+    this.state = { runId, ownerPid: owner.pid, ownerStartTime: owner.startTime, startedAt: new Date().toISOString(), entries: [{ kind: 'run-dir', path: this.dir }] };
     this.flush();
   }
 
   /** Records an object about to be created. Synchronous so a SIGKILL right after cannot lose it. */
   record(entry: LedgerEntry): void {
+    if (entry.kind === 'process' && entry.startTime === undefined) {
+      const startTime = processIdentity(entry.pid)?.startTime;
+      if (startTime !== undefined) entry = { ...entry, startTime };
+    }
     this.state.entries.push(entry);
     this.flush();
   }
@@ -88,8 +118,7 @@ export function listLedgers(): Array<LedgerFile & { ownerAlive: boolean }> {
     const file = join(LAB_RUN_ROOT, runId, 'ledger.json');
     try {
       const parsed = JSON.parse(readFileSync(file, 'utf8')) as LedgerFile;
-      const ownerAlive = parsed.ownerPid === process.pid ? liveInThisProcess.has(parsed.runId) : isAlive(parsed.ownerPid);
-      ledgers.push({ ...parsed, ownerAlive });
+      ledgers.push({ ...parsed, ownerAlive: ownerRuns(parsed) });
     } catch {
       // A run directory without a readable ledger: the prefix sweep in `lab clean` covers it. A
       // directory made a moment ago is a run being born (mkdir comes before the first write).
