@@ -4,8 +4,8 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BPFFS_ROOT, loadAllPinned } from '../host/bpftool.ts';
 import { run } from '../host/exec.ts';
-import { BPFFS_ROOT } from '../topology/clean.ts';
 import type { Lab } from '../topology/lab.ts';
 
 export const BPF_SOURCE_DIR = fileURLToPath(new URL('../../bpf/', import.meta.url));
@@ -13,6 +13,8 @@ export const BPF_BUILD_DIR = join(BPF_SOURCE_DIR, 'build');
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-bpf.sh', import.meta.url));
 
 export interface LoadedObject {
+  /** The object's name: bpf/**\/<name>.bpf.c. */
+  name: string;
   /** Pinned program paths by program (function) name. */
   programs: Map<string, string>;
   /** Pinned map paths by map name. */
@@ -57,10 +59,20 @@ export async function loadObject(lab: Lab, name: string, options: { objectPath?:
   const programDir = join(pinDir, 'progs');
   const mapDir = join(pinDir, 'maps');
   mkdirSync(mapDir, { recursive: true });
-  const result = await run('bpftool', ['prog', 'loadall', object, programDir, 'pinmaps', mapDir], { allowFailure: true, timeoutMs: 60_000 });
-  if (result.exitCode !== 0) {
-    throw new Error(`the kernel refused to load ${name}.bpf.o (verifier log below); check \`lab doctor\` for missing BPF features\n${(result.stderr || result.stdout).trim().split('\n').slice(-25).join('\n')}`);
-  }
+  const loaded = await loadAllPinned(object, programDir, mapDir);
+  if (!loaded.ok) throw new Error(`the kernel refused to load ${name}.bpf.o (verifier log below); check \`lab doctor\` for missing BPF features\n${loaded.log}`);
   const pinned = (dir: string) => new Map(readdirSync(dir).map((entry) => [entry, join(dir, entry)] as const));
-  return { programs: pinned(programDir), maps: pinned(mapDir), pinDir };
+  return { name, programs: pinned(programDir), maps: pinned(mapDir), pinDir };
 }
+
+function pinnedPath(object: LoadedObject, table: Map<string, string>, what: string, name: string): string {
+  const path = table.get(name);
+  if (!path) throw new Error(`${object.name}.bpf.o has no ${what} ${name} (it has ${[...table.keys()].join(', ')})`);
+  return path;
+}
+
+/** The pinned path of one of the object's maps; throws naming the maps it has. */
+export const pinnedMap = (object: LoadedObject, name: string): string => pinnedPath(object, object.maps, 'map', name);
+
+/** The pinned path of one of the object's programs; throws naming the programs it has. */
+export const pinnedProgram = (object: LoadedObject, name: string): string => pinnedPath(object, object.programs, 'program', name);

@@ -1,30 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { counterDelta, nameCounters, parseMapDump, readUintLE, sumPerCpuCounters } from './bpf.ts';
+import type { MapEntry } from '../bpf/maps.ts';
+import { counterDelta, MapSampler } from './bpf.ts';
 
-// `bpftool -j map dump` of a two-CPU PERCPU_ARRAY (trimmed), as bpftool 7.1 prints it.
-const PERCPU_DUMP = [
-  { key: ['0x00', '0x00', '0x00', '0x00'], values: [{ cpu: 0, value: ['0x02', '0x00', '0x00', '0x00', '0x00', '0x00', '0x00', '0x00'] }, { cpu: 1, value: ['0x03', '0x00', '0x00', '0x00', '0x00', '0x00', '0x00', '0x00'] }] },
-  { key: ['0x01', '0x00', '0x00', '0x00'], values: [{ cpu: 0, value: ['0x00', '0x00', '0x00', '0x00', '0x01', '0x00', '0x00', '0x00'] }, { cpu: 1, value: ['0x00', '0x00', '0x00', '0x00', '0x00', '0x00', '0x00', '0x00'] }] },
-];
-// A SOCKHASH dump: 12-byte key, 8-byte value (the socket cookie).
-const SOCKHASH_DUMP = [{ key: ['0x7f', '0x00', '0x00', '0x01', '0x7f', '0x00', '0x00', '0x01', '0xca', '0xa4', '0x51', '0x14'], value: ['0x3b', '0x10', '0x00', '0x00', '0x00', '0x00', '0x00', '0x00'] }];
-
-describe('bpftool map dumps', () => {
-  it('sums per-CPU u64 counters, including values above 32 bits', () => {
-    const sums = sumPerCpuCounters(parseMapDump(PERCPU_DUMP));
-    expect(sums.get(0)).toBe(5);
-    expect(sums.get(1)).toBe(2 ** 32);
-    expect(nameCounters(sums, ['redirects', 'bytes', 'misses'] as const)).toEqual({ redirects: 5, bytes: 2 ** 32, misses: 0 });
-  });
-
-  it('keeps raw key and value bytes of plain maps', () => {
-    const [entry] = parseMapDump(SOCKHASH_DUMP);
-    expect(entry!.key).toHaveLength(12);
-    expect(readUintLE(entry!.value!)).toBe(0x103b);
-    expect(entry!.perCpu).toBeUndefined();
-  });
-
+describe('BPF evidence over time', () => {
   it('subtracts snapshots counter by counter', () => {
     expect(counterDelta({ a: 10, b: 3 }, { a: 4, b: 3 })).toEqual({ a: 6, b: 0 });
+  });
+
+  it('samples a map until stopped, counting each distinct key once per sample', async () => {
+    const key = (port: number) => ({ local_ip4: 167842502, local_port: port });
+    const contents: Array<MapEntry<ReturnType<typeof key>, number>[]> = [[{ key: key(1), value: 7 }], [{ key: key(1), value: 7 }, { key: key(2), value: 8 }]];
+    let reads = 0;
+    const sampler = MapSampler.start('/sys/fs/bpf/none', { intervalMs: 1, maxSamples: 10, read: () => Promise.resolve(contents[Math.min(reads++, 1)]!) });
+    await sampler.sample();
+    await sampler.sample();
+    await sampler.stop();
+    const afterStop = sampler.sampleCount;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sampler.sampleCount).toBe(afterStop);
+    const seen = sampler.distinctKeys();
+    expect(seen.get(JSON.stringify(key(1)))?.samples).toBe(afterStop);
+    expect(seen.get(JSON.stringify(key(2)))?.key).toEqual(key(2));
+    expect(sampler.peakEntries).toBe(2);
+  });
+
+  it('stops after maxSamples, counting failed reads too', async () => {
+    let reads = 0;
+    const sampler = MapSampler.start('/sys/fs/bpf/none', { intervalMs: 1, maxSamples: 3, read: () => (reads++, Promise.reject(new Error('gone'))) });
+    await new Promise((r) => setTimeout(r, 60));
+    await sampler.stop();
+    expect(reads).toBe(3);
+    expect(sampler.sampleCount).toBe(0);
   });
 });
