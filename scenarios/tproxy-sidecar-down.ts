@@ -3,7 +3,7 @@
 // around the proxy. Excluded ports never went through the sidecar, so they still work.
 import { packetsTo, readIptables } from '../lab/evidence/iptables.ts';
 import { defineScenario } from '../lab/scenario/schema.ts';
-import type { ScenarioContext } from '../lab/scenario/runner.ts';
+import type { ScenarioContext } from '../lab/scenario/context.ts';
 
 const APP_PORT = 8080;
 

@@ -3,7 +3,7 @@
 // measurement becomes a run with an error, never a missing row.
 import { measureConntrackCost } from '../evidence/conntrack.ts';
 import type { ConnectLoopResult } from '../traffic/agent-protocol.ts';
-import type { CapturedPair } from '../verify/run.ts';
+import type { CapturedPair } from '../verify/setup.ts';
 import type { LatencyDriver } from '../traffic/latency.ts';
 import { runIperf3 } from '../traffic/iperf3.ts';
 import type { ConnectionRateResult, TrafficResult } from '../traffic/types.ts';

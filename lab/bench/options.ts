@@ -2,9 +2,8 @@
 // measurement lasts. Two profiles: the default, sized for stable numbers, and --quick, sized so that
 // all five backends in both placements finish in under five minutes on two cores.
 import { UsageError } from '../errors.ts';
-import type { BackendName } from '../backends/types.ts';
 import { METRICS, type BenchConfiguration, type Metric } from '../report/results.ts';
-import { PLACEMENTS, type Placement } from '../verify/context.ts';
+import { PLACEMENTS, type Placement } from '../judge/plan.ts';
 
 export interface Durations {
   latency: BenchConfiguration['latency'];
@@ -72,4 +71,4 @@ export function parsePositiveInteger(flag: string, value: string, max: number): 
 
 export const parseMetrics = (value: string): Metric[] => parseList('--metrics', value, METRICS);
 export const parsePlacements = (value: string): Placement[] => parseList('--placements', value, PLACEMENTS);
-export const parseBackends = (value: string, available: readonly BackendName[]): BackendName[] => parseList('--backends', value, available);
+export const parseBackends = (value: string, available: readonly string[]): string[] => parseList('--backends', value, available);

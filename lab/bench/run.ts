@@ -1,14 +1,13 @@
 // `lab bench`: the matrix runner. For each repeat, for each placement, for each backend (interleaved):
 // build a client/server pair, install the backend, prove its path with the backend's own verify
 // checks, then measure. Results go to disk after every run; Ctrl-C keeps what finished.
-import { availableBackendNames } from '../backends/index.ts';
-import type { BackendName } from '../backends/types.ts';
+import { backendNames } from '../backends/index.ts';
 import { collectEnvironment, keyOffloads, parseEthtoolFeatures } from '../report/environment.ts';
 import { METRICS, type BenchConfiguration, type Metric, type ResultsFile } from '../report/results.ts';
 import { chooseLatencyDriver, type LatencyDriver, type LatencyTool } from '../traffic/latency.ts';
 import type { TrafficResult } from '../traffic/types.ts';
-import { PLACEMENTS, type Placement } from '../verify/context.ts';
-import { withCapturedPair, type CapturedPair } from '../verify/run.ts';
+import { PLACEMENTS, type Placement } from '../judge/plan.ts';
+import { withCapturedPair, type CapturedPair } from '../verify/setup.ts';
 import { measureSetup } from './measure.ts';
 import { DEFAULT_REPEATS, defaultDurations, QUICK_REPEATS, quickDurations, type Durations } from './options.ts';
 import { estimateRemainingSeconds, formatDuration, planSetups } from './plan.ts';
@@ -16,7 +15,7 @@ import { BenchRecorder } from './recorder.ts';
 import { prepareReportDir } from './report-dir.ts';
 
 export interface BenchOptions {
-  backends?: BackendName[];
+  backends?: string[];
   placements?: Placement[];
   metrics?: Metric[];
   repeats?: number;
@@ -65,7 +64,7 @@ export function resolveConfiguration(options: BenchOptions, latencyTool: string)
     durations,
     configuration: {
       name,
-      backends: options.backends ?? availableBackendNames(),
+      backends: options.backends ?? backendNames(),
       placements: options.placements ?? [...PLACEMENTS],
       metrics: options.metrics ?? [...METRICS],
       repeats: options.repeats ?? (quick ? QUICK_REPEATS : DEFAULT_REPEATS),
@@ -84,7 +83,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
   const { configuration, durations } = resolveConfiguration(options, driver?.tool ?? 'not used');
   const dir = prepareReportDir(options.outDir, configuration.name);
   const recorder = new BenchRecorder(dir, await collectEnvironment(), configuration);
-  const plan = planSetups(configuration.backends as BackendName[], configuration.placements as Placement[], configuration.repeats);
+  const plan = planSetups(configuration.backends, configuration.placements as Placement[], configuration.repeats);
   progress(`lab bench: ${plan.length} setups (${configuration.backends.join(', ')} x ${configuration.placements.join(', ')} x ${configuration.repeats} repeats), metrics ${configuration.metrics.join(', ')}; writing ${dir}`);
 
   // Ctrl-C: write what finished, synchronously, before the lab's own handler tears down and exits.
@@ -118,7 +117,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
           const verdict = await pair.verify({ iperfSeconds: durations.throughput.fromVerifyPlan ? durations.throughput.seconds : durations.verifyIperfSeconds });
           recorder.updateSetup(id, { evidence: { ok: verdict.ok, checks: verdict.checks } });
           notes.push(verdict.ok ? 'evidence ok' : `EVIDENCE FAILED (${verdict.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')})`);
-          if (configuration.metrics.includes('throughput') && durations.throughput.fromVerifyPlan) {
+          if (configuration.metrics.includes('throughput') && durations.throughput.fromVerifyPlan && verdict.throughput) {
             recorder.addRun({ setupId: id, repeat: planned.repeat, backend: planned.backend, placement: planned.placement, metric: 'throughput', startedAt: verifyStarted, source: 'verify-plan', result: verdict.throughput });
             notes.push(brief(verdict.throughput));
           }

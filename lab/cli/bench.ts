@@ -1,7 +1,7 @@
 // `lab bench [--backends a,b] [--placements same-node,cross-node] [--metrics latency,throughput,cps]
 //            [--repeats N] [--quick] [--out DIR] [--name NAME] [--json] [--scale N]`
 import type { Command } from 'commander';
-import { availableBackendNames } from '../backends/index.ts';
+import { backendNames } from '../backends/index.ts';
 import { parseBackends, parseMetrics, parsePlacements, parsePositiveInteger } from '../bench/options.ts';
 import { runBench, type BenchOutcome } from '../bench/run.ts';
 import { MAX_SCALE_PODS, runScaleBench } from '../bench/scale.ts';
@@ -10,7 +10,7 @@ import { formatRatio, formatValue, formatPercent } from '../report/markdown.ts';
 import { METRICS } from '../report/results.ts';
 import { PRIMARY, type CellSummary } from '../report/summarize.ts';
 import type { LatencyTool } from '../traffic/latency.ts';
-import { PLACEMENTS } from '../verify/context.ts';
+import { PLACEMENTS } from '../judge/plan.ts';
 import { printJson } from './output.ts';
 
 interface BenchFlags {
@@ -55,7 +55,7 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
   program
     .command('bench')
     .description('benchmark backends x placements x metrics x repeats; writes reports/<date>-<name>/ (results.json, report.md, SVG charts)')
-    .option('--backends <list>', `comma-separated backends (default: every available one: ${availableBackendNames().join(', ')})`)
+    .option('--backends <list>', `comma-separated backends (default: every available one: ${backendNames().join(', ')})`)
     .option('--placements <list>', `comma-separated placements (default: ${PLACEMENTS.join(',')})`)
     .option('--metrics <list>', `comma-separated metrics (default: ${METRICS.join(',')})`)
     .option('--repeats <n>', 'repeats per cell (default 5, or 3 with --quick)')
@@ -75,7 +75,7 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
         setExit(outcome.status === 'complete' ? 0 : 1);
         return;
       }
-      const available = availableBackendNames();
+      const available = backendNames();
       if (flags.latencyTool !== undefined && !(LATENCY_TOOLS as readonly string[]).includes(flags.latencyTool)) {
         throw new UsageError(`--latency-tool: unknown value "${flags.latencyTool}": allowed values are ${LATENCY_TOOLS.join(', ')}`);
       }

@@ -1,5 +1,5 @@
 // How the CLI prints: JSON for machines (--json), a compact check list for people.
-import type { Check } from '../backends/types.ts';
+import type { Check } from '../judge/check.ts';
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');

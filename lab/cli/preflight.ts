@@ -1,6 +1,6 @@
 // Checks a command makes before it creates anything: root, and the tools the work will run. Each
 // failure names its fix (sudo, scripts/setup.sh), rather than surfacing as an odd error midway.
-import type { Backend } from '../backends/types.ts';
+import type { BackendDescriptor } from '../backends/descriptor.ts';
 import { missingTools } from '../host/tools.ts';
 
 /** What every topology needs: namespaces, veths, cgroup joins, sysctls inside namespaces. */
@@ -16,8 +16,8 @@ export function requireRoot(command: string): void {
 }
 
 /** The tools a run of `backend` needs, plus `extra` (e.g. iperf3 for verify). */
-export function requireTools(backend: Backend, extra: readonly string[] = []): void {
-  const missing = missingTools([...TOPOLOGY_TOOLS, ...backend.requiredTools, ...extra]);
+export function requireTools(backend: BackendDescriptor, extra: readonly string[] = []): void {
+  const missing = missingTools([...TOPOLOGY_TOOLS, ...backend.requires.tools, ...extra]);
   if (missing.length === 0) return;
   const list = missing.map((t) => `\`${t}\``).join(', ');
   throw new PreflightError(`${list} ${missing.length === 1 ? 'is' : 'are'} not installed (needed by the ${backend.name} backend's run): run scripts/setup.sh as root to install ${missing.length === 1 ? 'it' : 'them'}, and \`lab doctor\` to check the rest`);

@@ -45,3 +45,12 @@ export function packetsTo(snapshot: IptablesSnapshot, chain: string, target: str
 export function packetsMatching(snapshot: IptablesSnapshot, chain: string, fragment: string): number {
   return snapshot.rules.filter((r) => r.chain === chain && r.rule.includes(fragment)).reduce((sum, r) => sum + r.packets, 0);
 }
+
+/**
+ * Packets that matched the one rule of `chain` whose text is exactly `rule`, as iptables-save prints
+ * it (e.g. "-m owner --uid-owner 1337 -j RETURN"). Exact, not a substring: "! --uid-owner 1337 -j
+ * RETURN" is another rule, and a substring match would count its packets too.
+ */
+export function packetsOfRule(snapshot: IptablesSnapshot, chain: string, rule: string): number {
+  return snapshot.rules.filter((r) => r.chain === chain && r.rule === rule).reduce((sum, r) => sum + r.packets, 0);
+}

@@ -1,5 +1,15 @@
-// The proxy's log of connections: the original destination of each one, as HAProxy saw it.
-import { LOG_TAG } from '../proxy/haproxy-config.ts';
+// The proxy's log of connections: the original destination of each one, as HAProxy saw it. The
+// line format lives here, beside its parser; lab/proxy puts it in HAProxy's configuration.
+
+export const LOG_TAG = 'lab-conn';
+
+/**
+ * One line per connection, written when it closes. `%[dst]:%[dst_port]` is the original destination;
+ * `%bi:%bp` the proxy's upstream socket; `%U`/`%B` bytes from the client and from the server.
+ */
+export const LOG_FORMAT =
+  `${LOG_TAG} listener=%f client=%ci:%cp original_dst=%[dst]:%[dst_port] upstream_src=%bi:%bp upstream_dst=%si:%sp ` +
+  'from_client=%U from_server=%B termination=%ts';
 
 export interface ProxyConnection {
   listener: string;

@@ -74,7 +74,7 @@ export class TraceReader {
     // cannot be interrupted, while a child process is simply killed.
     const reader = spawnBackground('cat', [join(instanceDir, 'trace_pipe')], { maxLifetimeMs: 60 * 60_000 });
     lab.record({ kind: 'process', pid: reader.pid, command: reader.command });
-    return new TraceReader(options.tag ?? runTag(lab.runId), instanceDir, reader);
+    return lab.own(new TraceReader(options.tag ?? runTag(lab.runId), instanceDir, reader));
   }
 
   /** Tagged lines seen so far. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { haproxyConfig, LOG_FORMAT } from './haproxy-config.ts';
+import { LOG_FORMAT } from '../evidence/proxy-log.ts';
+import { haproxyConfig } from './haproxy-config.ts';
 import { sidecarSpec } from './sidecar.ts';
 
 describe('HAProxy sidecar configuration', () => {

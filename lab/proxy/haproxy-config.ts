@@ -2,6 +2,7 @@
 // original destination (`server ... 0.0.0.0:0`: HAProxy asks the kernel with SO_ORIGINAL_DST after
 // REDIRECT, which the sockmap getsockopt hook also answers, or reads getsockname on a transparent
 // TPROXY socket), and logs one line per connection naming that destination: the lab's evidence.
+import { LOG_FORMAT } from '../evidence/proxy-log.ts';
 
 export interface ProxyListener {
   /** Frontend name, shown in the log ("outbound", "inbound"). */
@@ -21,15 +22,6 @@ export interface ProxySpec {
   threads?: number;
 }
 
-export const LOG_TAG = 'lab-conn';
-
-/**
- * One line per connection, written when it closes. `%[dst]:%[dst_port]` is the original destination;
- * `%bi:%bp` the proxy's upstream socket; `%U`/`%B` bytes from the client and from the server.
- */
-export const LOG_FORMAT =
-  `${LOG_TAG} listener=%f client=%ci:%cp original_dst=%[dst]:%[dst_port] upstream_src=%bi:%bp upstream_dst=%si:%sp ` +
-  'from_client=%U from_server=%B termination=%ts';
 
 export function haproxyConfig(spec: ProxySpec): string {
   const lines = [

@@ -1,19 +1,15 @@
 // Running a scenario: build its topology, install its backend on the captured pods, drive each step
 // and turn what it saw into checks, then tear everything down (also on failure or Ctrl-C).
 import { backendByName } from '../backends/index.ts';
-import type { BackendName, Check, Installation } from '../backends/types.ts';
+import type { Check } from '../judge/check.ts';
 import { AgentPool } from '../traffic/agent-pool.ts';
 import { runIperf3 } from '../traffic/iperf3.ts';
 import { withLab, type Lab, type Pod } from '../topology/lab.ts';
-import { preparePair } from '../verify/run.ts';
+import { bystandersFor, preparePair } from '../verify/setup.ts';
+import type { ScenarioContext } from './context.ts';
 import type { Scenario, Step } from './schema.ts';
 
-export interface ScenarioContext {
-  lab: Lab;
-  backend: BackendName;
-  installation: Installation;
-  agents: AgentPool;
-}
+export type { ScenarioContext } from './context.ts';
 
 export interface StepReport {
   step: string;
@@ -24,7 +20,7 @@ export interface StepReport {
 export interface ScenarioReport {
   scenario: string;
   description: string;
-  backend: BackendName;
+  backend: string;
   ok: boolean;
   runId: string;
   seconds: number;
@@ -52,7 +48,9 @@ function resolveTarget(lab: Lab, from: Pod, to: string): { host: string; owner: 
 async function runStep(step: Step, context: ScenarioContext): Promise<Check[]> {
   const { lab, agents, installation } = context;
   if ('verify' in step) {
-    const pair = await preparePair(lab, context.backend, installation, lab.pod(step.verify.client), lab.pod(step.verify.server), agents);
+    const [client, server] = [lab.pod(step.verify.client), lab.pod(step.verify.server)];
+    const bystanders = context.backend.plan.bystanders ? await bystandersFor(lab, client, server) : undefined;
+    const pair = await preparePair(lab, context.backend, installation, client, server, { agents, ...(bystanders ? { bystanders } : {}) });
     const { checks } = await pair.verify({ iperfSeconds: step.verify.iperfSeconds });
     if (step.verify.expectPassing === 'all') return checks;
     return step.verify.expectPassing.map((name) => checks.find((c) => c.name === name) ?? { name, ok: false, detail: `the backend has no check named ${name} (it has: ${checks.map((c) => c.name).join(', ')})` });
@@ -76,7 +74,7 @@ async function runStep(step: Step, context: ScenarioContext): Promise<Check[]> {
     return [{ name: 'iperf3-completed', ok: result.bytesReceived > 0 && gbps >= step.iperf3.minGbps, detail: `${gbps.toFixed(2)} Gbit/s, ${result.bytesReceived} B received (minimum ${step.iperf3.minGbps} Gbit/s)` }];
   }
   if ('stopProxy' in step) {
-    if (!installation.stopProxy) return [{ name: 'proxy-stopped', ok: false, detail: `backend ${context.backend} runs no proxy to stop` }];
+    if (!installation.stopProxy) return [{ name: 'proxy-stopped', ok: false, detail: `backend ${context.backend.name} runs no proxy to stop` }];
     await installation.stopProxy(lab.pod(step.stopProxy.pod));
     return [{ name: 'proxy-stopped', ok: true, detail: `proxy serving ${step.stopProxy.pod} stopped` }];
   }
@@ -90,7 +88,7 @@ export async function runScenario(scenario: Scenario, onStep?: (report: StepRepo
   return withLab(topology, async (lab) => {
     const captured = (scenario.backend.capture ?? [...lab.pods.keys()]).map((name) => lab.pod(name));
     const installation = await backend.install({ lab, captured });
-    const context: ScenarioContext = { lab, backend: backend.name, installation, agents: new AgentPool(lab) };
+    const context: ScenarioContext = { lab, backend, installation, agents: new AgentPool(lab) };
     const steps: StepReport[] = [];
     for (const step of scenario.steps) {
       let checks: Check[];

@@ -2,8 +2,9 @@
 // steps to drive; each step says what it expects. Everything is validated here, before anything is
 // created, so a mistake names the bad field (`steps[2].probe.to`) and what would be allowed.
 import { z } from 'zod';
-import { BACKEND_NAMES, type Check } from '../backends/types.ts';
-import type { ScenarioContext } from './runner.ts';
+import { backendNames } from '../backends/index.ts';
+import type { Check } from '../judge/check.ts';
+import type { ScenarioContext } from './context.ts';
 import { hostVethName, IFNAMSIZ_MAX, inLabRange, MAX_NODES, MAX_PODS_PER_NODE } from '../topology/addressing.ts';
 
 const objectName = z
@@ -81,7 +82,7 @@ export const scenarioSchema = z
         .max(MAX_NODES, `the lab joins at most ${MAX_NODES} nodes`),
     }),
     backend: z.strictObject({
-      name: z.enum(BACKEND_NAMES),
+      name: z.enum(backendNames() as [string, ...string[]]),
       /** Pods the backend captures; all pods when omitted. */
       capture: z.array(z.string()).optional(),
     }),

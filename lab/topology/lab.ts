@@ -59,8 +59,15 @@ export interface ProcessOptions {
   inCgroup?: boolean;
 }
 
+/** Something a run starts that must stop with it: a sampler, a reader, a timer. */
+export interface Stoppable {
+  stop(): Promise<unknown>;
+}
+
 export class Lab {
   readonly nodes = new Map<string, LabNode>();
+  /** Samplers, readers and timers the run owns: teardown stops them before it removes any object. */
+  private readonly owned = new Set<Stoppable>();
   readonly pods = new Map<string, Pod>();
   readonly cgroupParent: string;
   private readonly unregister: () => void;
@@ -233,9 +240,20 @@ export class Lab {
     return dir;
   }
 
+  /**
+   * Makes the run own something it started: teardown stops it, however the run ends (success, a
+   * failed step, an error, a signal), so nothing of the run keeps polling after it is gone.
+   */
+  own<T extends Stoppable>(resource: T): T {
+    this.owned.add(resource);
+    return resource;
+  }
+
   /** Removes everything this lab created, newest first. Safe to call more than once. */
   teardown(): Promise<TeardownReport> {
     this.torndown ??= (async () => {
+      await Promise.allSettled([...this.owned].map((r) => r.stop()));
+      this.owned.clear();
       const report = await undoEntries(this.ledger.entriesNewestFirst());
       this.ledger.close();
       this.unregister();

@@ -2,20 +2,19 @@
 // registered backend that intercepts (the seeds' first complaint about iptables). The counting is
 // lab/evidence/conntrack.ts measureConntrackCost, the function `lab bench` reports as a metric.
 import { expect, it } from 'vitest';
-import { availableBackendNames } from '../../lab/backends/index.ts';
-import type { BackendName } from '../../lab/backends/types.ts';
+import { backendNames } from '../../lab/backends/index.ts';
 import { measureConntrackCost, type ConntrackCost } from '../../lab/evidence/conntrack.ts';
-import { VERIFY_PORTS } from '../../lab/verify/context.ts';
-import { withCapturedPair } from '../../lab/verify/run.ts';
+import { VERIFY_PORTS } from '../../lab/judge/plan.ts';
+import { withCapturedPair } from '../../lab/verify/setup.ts';
 import { describePrivileged } from '../support/privileged.ts';
 
 const CONNECTIONS = 1000;
-const IPTABLES_BACKENDS: readonly BackendName[] = ['redirect', 'tproxy'];
-const EBPF_BACKENDS: readonly BackendName[] = ['sockmap', 'tc'];
+const IPTABLES_BACKENDS: readonly string[] = ['redirect', 'tproxy'];
+const EBPF_BACKENDS: readonly string[] = ['sockmap', 'tc'];
 
 describePrivileged('conntrack entries per 1000 connections', ['haproxy', 'conntrack', 'iptables-restore', 'bpftool', 'clang'], () => {
-  const backends = availableBackendNames().filter((b) => IPTABLES_BACKENDS.includes(b) || EBPF_BACKENDS.includes(b));
-  const costs = new Map<BackendName, ConntrackCost>();
+  const backends = backendNames().filter((b) => IPTABLES_BACKENDS.includes(b) || EBPF_BACKENDS.includes(b));
+  const costs = new Map<string, ConntrackCost>();
 
   it.each(backends)('%s: 1000 short connections client -> server, entries counted in every lab namespace', async (backend) => {
     const cost = await withCapturedPair(backend, 'same-node', async ({ lab, server, clientAgent }) =>

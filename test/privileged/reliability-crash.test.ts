@@ -3,7 +3,7 @@
 // entirely, either by `lab clean` or by the start of the next run: namespaces, cgroups, bpffs pins,
 // tracefs instances, every process of the run, the global sysctls, and the host as it was.
 import { expect, it } from 'vitest';
-import { availableBackendNames } from '../../lab/backends/index.ts';
+import { backendNames } from '../../lab/backends/index.ts';
 import { withLab } from '../../lab/topology/lab.ts';
 import type { LedgerEntry } from '../../lab/topology/ledger.ts';
 import { labDebris, runProcesses, snapshotHost, stillRunning, type ProcessSeen } from '../support/host-state.ts';
@@ -53,7 +53,7 @@ function expectGone(killed: Killed): void {
 }
 
 describePrivileged('crash-proof cleanup (SIGKILL)', ['haproxy', 'iperf3', 'iptables-restore', 'conntrack', 'bpftool', 'clang'], () => {
-  const backends = availableBackendNames();
+  const backends = backendNames();
   const points: KillPoint[] = ['topology', 'install', 'traffic'];
   const cases = backends.flatMap((backend, b) =>
     points.map((point, p) => ({

@@ -11,8 +11,8 @@ import { attachCgroupProgram, bpftoolJson, cgroupAttachments } from '../../lab/h
 import { isAlive } from '../../lab/host/exec.ts';
 import { runIperf3 } from '../../lab/traffic/iperf3.ts';
 import { withLab, type Lab, type Pod } from '../../lab/topology/lab.ts';
-import { VERIFY_PORTS } from '../../lab/verify/context.ts';
-import { withCapturedPair } from '../../lab/verify/run.ts';
+import { VERIFY_PORTS } from '../../lab/judge/plan.ts';
+import { withCapturedPair } from '../../lab/verify/setup.ts';
 import { labDebris, runProcesses } from '../support/host-state.ts';
 import { sleep } from '../support/lab-cli.ts';
 import { describePrivileged } from '../support/privileged.ts';

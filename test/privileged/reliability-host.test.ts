@@ -5,9 +5,9 @@
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
-import { availableBackendNames } from '../../lab/backends/index.ts';
-import { PLACEMENTS } from '../../lab/verify/context.ts';
-import { withCapturedPair } from '../../lab/verify/run.ts';
+import { backendNames } from '../../lab/backends/index.ts';
+import { PLACEMENTS } from '../../lab/judge/plan.ts';
+import { withCapturedPair } from '../../lab/verify/setup.ts';
 import { cgroupBpf, labDebris, snapshotHost } from '../support/host-state.ts';
 import { LabProcess } from '../support/lab-cli.ts';
 import { describePrivileged } from '../support/privileged.ts';
@@ -73,7 +73,7 @@ async function rootLoopbackTalker(until: Promise<unknown>): Promise<{ exchanges:
 }
 
 describePrivileged('host untouched, runs isolated', ['haproxy', 'iperf3', 'iptables-restore', 'conntrack', 'bpftool', 'clang'], () => {
-  const backends = availableBackendNames();
+  const backends = backendNames();
 
   it('every backend passes on both placements, two different backends at a time, and the host is unchanged', async () => {
     const host = snapshotHost();

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { availableBackendNames } from '../../lab/backends/index.ts';
+import { backendNames } from '../../lab/backends/index.ts';
 import { labSync, type CliResult } from '../support/lab-cli.ts';
 import { describePrivileged } from '../support/privileged.ts';
 
@@ -40,7 +40,7 @@ function pathWithout(dir: string, without: readonly string[]): string {
 describePrivileged('bad input and environment through the CLI', ['setpriv', 'haproxy'], () => {
   const dir = mkdtempSync(join(tmpdir(), 'lab-input-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const backends = availableBackendNames();
+  const backends = backendNames();
 
   it('an unknown backend exits 2, lists every valid backend, creates nothing', () => {
     const result = labSync(['verify', '--backend', 'istio-cni'], { env: DEBUG });

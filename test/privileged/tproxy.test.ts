@@ -6,8 +6,9 @@ import { readConntrack, type ConntrackEntry } from '../../lab/evidence/conntrack
 import { readIptables } from '../../lab/evidence/iptables.ts';
 import { ipJson } from '../../lab/host/ip.ts';
 import { tproxyModeTables } from '../../lab/istio/iptables.ts';
-import { ISTIO_PORTS, VERIFY_PORTS } from '../../lab/verify/context.ts';
-import { withCapturedPair, type CapturedPair } from '../../lab/verify/run.ts';
+import { ISTIO_PORTS } from '../../lab/istio/ports.ts';
+import { VERIFY_PORTS } from '../../lab/judge/plan.ts';
+import { withCapturedPair, type CapturedPair } from '../../lab/verify/setup.ts';
 import { labDebris, snapshotHost } from '../support/host-state.ts';
 import { describePrivileged } from '../support/privileged.ts';
 

@@ -1,22 +1,42 @@
 // Istio's sidecar REDIRECT mode: nat-table rules send the pod's inbound TCP to the sidecar's 15006
 // and its outbound TCP to 15001; the sidecar (UID 1337) forwards to the original destination.
+import { readConntrack } from '../../evidence/conntrack.ts';
+import { packetsTo, readIptables } from '../../evidence/iptables.ts';
 import { iptablesRestore } from '../../host/iptables.ts';
 import { redirectModeNatTable } from '../../istio/iptables.ts';
+import { STANDARD_PLAN } from '../../judge/plan.ts';
 import { startSidecars } from '../../proxy/sidecar.ts';
-import type { Backend, Installation } from '../types.ts';
-import { redirectChecks } from './checks.ts';
+import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
+import { judgeRedirect, type RedirectEvidence } from './checks.ts';
 
-export const redirectBackend: Backend = {
+export const redirectBackend: BackendDescriptor<RedirectEvidence> = {
   name: 'redirect',
-  summary: "Istio sidecar, iptables nat REDIRECT to 15001/15006 (istio-iptables' default mode)",
-  requiredTools: ['iptables-restore', 'iptables-save', 'haproxy', 'conntrack'],
-  async install({ lab, captured }): Promise<Installation> {
+  description: "Istio sidecar, iptables nat REDIRECT to 15001/15006 (istio-iptables' default mode)",
+  display: { label: 'redirect', color: '#E69F00' },
+  requires: { tools: ['iptables-restore', 'iptables-save', 'haproxy', 'conntrack'], features: ['nat-redirect'] },
+  plan: STANDARD_PLAN,
+  async install({ lab, captured }) {
+    const [client, server] = captured;
+    if (!client || !server) throw new Error('the redirect backend captures a client and a server pod');
     // Rules before sidecars, as in a pod: istio-init runs before istio-proxy starts. The rules
     // live in the pods' own netns and vanish with them.
     await Promise.all(captured.map((pod) => iptablesRestore(pod.netns, redirectModeNatTable())));
     const sidecars = await startSidecars(lab, captured);
+    const log = (pod: string) => sidecars.get(pod)?.connections() ?? [];
     return {
-      verify: (context) => redirectChecks(context, sidecars),
+      async collect() {
+        const [clientRules, serverRules, serverConntrack] = await Promise.all([readIptables(client.netns), readIptables(server.netns), readConntrack(server.netns)]);
+        return { clientLog: log(client.name), serverLog: log(server.name), clientRules, serverRules, serverConntrack };
+      },
+      async pathCounters(): Promise<PathCounters> {
+        const [clientRules, serverRules] = await Promise.all([readIptables(client.netns), readIptables(server.netns)]);
+        return {
+          'client ISTIO_REDIRECT packets': packetsTo(clientRules, 'ISTIO_REDIRECT', 'REDIRECT'),
+          'server ISTIO_IN_REDIRECT packets': packetsTo(serverRules, 'ISTIO_IN_REDIRECT', 'REDIRECT'),
+          'client sidecar connections': log(client.name).length,
+          'server sidecar connections': log(server.name).length,
+        };
+      },
       async stopProxy(pod) {
         await sidecars.get(pod.name)?.stop();
       },
@@ -25,4 +45,5 @@ export const redirectBackend: Backend = {
       },
     };
   },
+  judge: judgeRedirect,
 };

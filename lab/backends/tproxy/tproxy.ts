@@ -2,15 +2,18 @@
 // transparent 15006 listener without rewriting it (the socket's local address is the original
 // destination), policy routing delivers the marked packets locally, and outbound stays nat REDIRECT
 // to 15001. The sidecar (UID 1337) forwards to the original destination.
-import { ipBatch } from '../../host/ip.ts';
+import { readConntrack } from '../../evidence/conntrack.ts';
+import { packetsTo, readIptables } from '../../evidence/iptables.ts';
+import { ipBatch, ipJson } from '../../host/ip.ts';
 import { iptablesRestore } from '../../host/iptables.ts';
 import { setNetnsSysctls } from '../../host/sysctl.ts';
-import { tproxyModeRemoval, tproxyModeTables } from '../../istio/iptables.ts';
+import { DEFAULT_TPROXY_CAPTURE, tproxyModeRemoval, tproxyModeTables } from '../../istio/iptables.ts';
 import { tproxyPolicyRouting, tproxyPolicyRoutingRemoval } from '../../istio/policy-routing.ts';
+import { STANDARD_PLAN } from '../../judge/plan.ts';
 import { startSidecars } from '../../proxy/sidecar.ts';
-import type { Pod } from '../../topology/lab.ts';
-import type { Backend, Installation } from '../types.ts';
-import { tproxyChecks } from './checks.ts';
+import type { Lab, Pod } from '../../topology/lab.ts';
+import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
+import { judgeTproxy, type IpRoute, type IpRule, type TproxyEvidence } from './checks.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
 
 /** What istio-init does in TPROXY mode, in one pod: sysctls, policy routing, then the rules. */
@@ -25,17 +28,66 @@ async function releasePod(pod: Pod): Promise<void> {
   await ipBatch(tproxyPolicyRoutingRemoval(), pod.netns);
 }
 
-export const tproxyBackend: Backend = {
+/** Policy routing where it must be (each pod) and where it must not (nodes, and the root namespace, read only). */
+async function readRouting(lab: Lab, captured: readonly Pod[]): Promise<Pick<TproxyEvidence, 'podRouting' | 'otherRules'>> {
+  const table = String(DEFAULT_TPROXY_CAPTURE.routeTable);
+  const podRouting = Object.fromEntries(
+    await Promise.all(
+      captured.map(async (pod) => [pod.name, { rules: await ipJson<IpRule[]>(['rule', 'show'], pod.netns), routes: await ipJson<IpRoute[]>(['route', 'show', 'table', table], pod.netns) }] as const),
+    ),
+  );
+  const places = [...[...lab.nodes.values()].map((n) => ({ where: `node ${n.name}`, netns: n.netns as string | undefined })), { where: 'root namespace', netns: undefined }];
+  const otherRules = Object.fromEntries(await Promise.all(places.map(async ({ where, netns }) => [where, await ipJson<IpRule[]>(['rule', 'show'], netns)] as const)));
+  return { podRouting, otherRules };
+}
+
+async function readSysctls(lab: Lab, captured: readonly Pod[]): Promise<Record<string, Record<string, string>>> {
+  const names = Object.keys(TPROXY_POD_SYSCTLS);
+  const read = await Promise.all(
+    captured.map(async (pod) => {
+      const values = (await lab.exec(pod, 'sysctl', ['-n', ...names], { inCgroup: false })).stdout.trim().split('\n');
+      return [pod.name, Object.fromEntries(names.map((name, i) => [name, values[i] ?? '']))] as const;
+    }),
+  );
+  return Object.fromEntries(read);
+}
+
+export const tproxyBackend: BackendDescriptor<TproxyEvidence> = {
   name: 'tproxy',
-  summary: 'Istio sidecar, iptables mangle TPROXY to a transparent 15006 (inbound) and nat REDIRECT to 15001 (outbound)',
-  requiredTools: ['iptables-restore', 'iptables-save', 'ip', 'sysctl', 'haproxy', 'conntrack'],
-  async install({ lab, captured }): Promise<Installation> {
+  description: 'Istio sidecar, iptables mangle TPROXY to a transparent 15006 (inbound) and nat REDIRECT to 15001 (outbound)',
+  display: { label: 'tproxy', color: '#56B4E9' },
+  requires: { tools: ['iptables-restore', 'iptables-save', 'ip', 'sysctl', 'haproxy', 'conntrack'], features: ['nat-redirect', 'tproxy'] },
+  plan: STANDARD_PLAN,
+  async install({ lab, captured }) {
+    const [client, server] = captured;
+    if (!client || !server) throw new Error('the tproxy backend captures a client and a server pod');
     // Rules before sidecars, as in a pod: istio-init runs before istio-proxy starts. Rules, marks,
     // routes and sysctls all live in the pods' own netns and vanish with them.
     await Promise.all(captured.map(capturePod));
     const sidecars = await startSidecars(lab, captured, { transparentInbound: true });
+    const log = (pod: string) => sidecars.get(pod)?.connections() ?? [];
     return {
-      verify: (context) => tproxyChecks(context, sidecars, captured),
+      async collect() {
+        const [clientRules, serverRules, serverConntrack, clientConntrack, routing, podSysctls] = await Promise.all([
+          readIptables(client.netns),
+          readIptables(server.netns),
+          readConntrack(server.netns),
+          readConntrack(client.netns),
+          readRouting(lab, captured),
+          readSysctls(lab, captured),
+        ]);
+        return { clientLog: log(client.name), serverLog: log(server.name), clientRules, serverRules, serverConntrack, clientConntrack, ...routing, podSysctls };
+      },
+      async pathCounters(): Promise<PathCounters> {
+        const [clientRules, serverRules] = await Promise.all([readIptables(client.netns), readIptables(server.netns)]);
+        return {
+          'client ISTIO_REDIRECT packets': packetsTo(clientRules, 'ISTIO_REDIRECT', 'REDIRECT'),
+          'server ISTIO_TPROXY packets': packetsTo(serverRules, 'ISTIO_TPROXY', 'TPROXY'),
+          'server ISTIO_DIVERT packets': packetsTo(serverRules, 'ISTIO_DIVERT', 'MARK'),
+          'client sidecar connections': log(client.name).length,
+          'server sidecar connections': log(server.name).length,
+        };
+      },
       async stopProxy(pod) {
         await sidecars.get(pod.name)?.stop();
       },
@@ -46,4 +98,5 @@ export const tproxyBackend: Backend = {
       },
     };
   },
+  judge: judgeTproxy,
 };

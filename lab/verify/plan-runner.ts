@@ -1,0 +1,107 @@
+// Drives the standard verify plan, plus what the backend's descriptor adds, through a live setup.
+// Every step runs on its own: a step that fails is recorded with its error and the plan goes on, so
+// that the run still ends in a verdict (the checks needing that step fail and name the error).
+import type { PathCounters } from '../backends/descriptor.ts';
+import { ISTIO_PORTS } from '../istio/ports.ts';
+import { BULK_BYTES, VERIFY_PORTS, type ExtraProbe, type PlanOutcome, type PlanPlace } from '../judge/plan.ts';
+import type { AcceptRecord, ProbeResult } from '../traffic/agent-protocol.ts';
+import { runIperf3 } from '../traffic/iperf3.ts';
+import type { Place, Pod } from '../topology/lab.ts';
+import type { CapturedPair as LiveSetup } from './pair.ts';
+
+/** Proxies log a connection when it closes: give the last close a moment to reach the log. */
+const LOG_SETTLE_MS = 300;
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n').slice(0, 4).join(' | ');
+
+/** The places a plan names, resolved in a live setup. */
+export function placeOf(setup: LiveSetup, place: PlanPlace): Place {
+  switch (place) {
+    case 'client':
+      return setup.client;
+    case 'server':
+      return setup.server;
+    case 'client-node':
+      return setup.client.node;
+    case 'server-node':
+      return setup.server.node;
+    case 'bystander-near-client':
+    case 'bystander-near-server': {
+      const pod = place === 'bystander-near-client' ? setup.bystanders?.nearClient : setup.bystanders?.nearServer;
+      if (!pod) throw new Error(`the plan uses ${place}, but the backend's plan did not ask for bystanders`);
+      return pod;
+    }
+  }
+}
+
+function counterDelta(after: PathCounters, before: PathCounters): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([name, value]) => [name, value - (before[name] ?? 0)]));
+}
+
+export async function drivePlan(setup: LiveSetup, options: { iperfSeconds: number }): Promise<PlanOutcome> {
+  const { client, server, agents, descriptor } = setup;
+  const outcome: PlanOutcome = { probes: {}, accepts: {}, counterDeltas: {}, failures: [] };
+  const step = async <T>(name: string, body: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await body();
+    } catch (e) {
+      outcome.failures.push({ step: name, error: errorText(e) });
+      return undefined;
+    }
+  };
+  const probe = async (name: string, from: Place, host: string, port: number, identity: { uid?: number; inCgroup?: boolean } = {}) => {
+    const result = await step<ProbeResult>(`probe ${name}`, async () => (await agents.agent(from, identity)).probe(host, port));
+    if (result) outcome.probes[name] = result;
+  };
+  const extras = descriptor.plan.extraProbes;
+
+  await step('start the apps', async () => {
+    // The server app listens on its pod IPv4 address on every port the plan probes.
+    const serverPorts = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.outsideCgroup, VERIFY_PORTS.bulk, ...ISTIO_PORTS.excludedInbound];
+    const extraListeners = extras.filter((p) => p.listen !== false).map((p) => ({ pod: placeOf(setup, p.to) as Pod, port: p.port }));
+    await Promise.all([
+      ...serverPorts.map((port) => agents.listen(server, server.ip, port)),
+      agents.listen(client, '127.0.0.1', VERIFY_PORTS.loopback),
+      ...extraListeners.map(({ pod, port }) => agents.listen(pod, pod.ip, port)),
+    ]);
+  });
+
+  await probe('app', client, server.ip, VERIFY_PORTS.app);
+  for (const port of ISTIO_PORTS.excludedInbound) await probe(`excluded-${port}`, client, server.ip, port);
+  await probe('proxy-uid', client, server.ip, VERIFY_PORTS.proxyUid, { uid: ISTIO_PORTS.proxyUid });
+  await probe('loopback', client, '127.0.0.1', VERIFY_PORTS.loopback);
+  await probe('outside-cgroup', client, server.ip, VERIFY_PORTS.outsideCgroup, { inCgroup: false });
+  for (const extra of extras) await driveExtraProbe(setup, extra, outcome, probe, step);
+
+  const bulk = await step('bulk', async () => (await agents.agent(client)).bulk(server.ip, VERIFY_PORTS.bulk, BULK_BYTES));
+  if (bulk) outcome.bulk = bulk;
+  const throughput = await step('iperf3', () => runIperf3(setup.lab, { client, server, address: server.ip, port: VERIFY_PORTS.iperf, seconds: options.iperfSeconds, length: '64K' }));
+  if (throughput) outcome.throughput = throughput;
+  await new Promise((r) => setTimeout(r, LOG_SETTLE_MS));
+
+  const listeningPods = [server, ...extras.filter((p) => p.listen !== false).map((p) => placeOf(setup, p.to) as Pod)];
+  for (const pod of new Set(listeningPods)) {
+    const accepts = await step<AcceptRecord[]>(`read ${pod.name}'s accepted connections`, async () => (await agents.agent(pod)).accepts());
+    if (accepts) outcome.accepts[pod.name] = accepts;
+  }
+  return outcome;
+}
+
+/** One extra probe, with the backend's path counters read before and after it when the backend has them. */
+async function driveExtraProbe(
+  setup: LiveSetup,
+  extra: ExtraProbe,
+  outcome: PlanOutcome,
+  probe: (name: string, from: Place, host: string, port: number) => Promise<void>,
+  step: <T>(name: string, body: () => Promise<T>) => Promise<T | undefined>,
+): Promise<void> {
+  const counters = setup.installation.pathCounters?.bind(setup.installation);
+  const before = counters ? await step(`read path counters before ${extra.name}`, counters) : undefined;
+  const target = placeOf(setup, extra.to) as Pod;
+  await probe(extra.name, placeOf(setup, extra.from), extra.mappedIpv6 ? `::ffff:${target.ip}` : target.ip, extra.port);
+  if (!counters || !before) return;
+  // Proxies and programs count a connection as it closes: let the probe's close land first.
+  await new Promise((r) => setTimeout(r, LOG_SETTLE_MS));
+  const after = await step(`read path counters after ${extra.name}`, counters);
+  if (after) outcome.counterDeltas[extra.name] = counterDelta(after, before);
+}
