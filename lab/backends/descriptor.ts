@@ -5,6 +5,7 @@
 //   collect: install, drive the traffic plan, then `installation.collect()` reads the kernel and the
 //            proxies into plain data (the run's evidence, which `lab verify --save-evidence` writes);
 //   judge:   `descriptor.judge(evidence)`, a pure function from that data to checks.
+import type { KernelFeature } from '../features/names.ts';
 import type { Check } from '../judge/check.ts';
 import type { TrafficPlan, VerifyEvidence } from '../judge/plan.ts';
 import type { Lab, Pod } from '../topology/lab.ts';
@@ -54,7 +55,7 @@ export interface BackendDescriptor<Collected = unknown> {
   /** How reports show it: a short label and a chart colour. */
   readonly display: { readonly label: string; readonly color: string };
   /** Commands the backend runs and kernel features it needs; doctor and bad-input errors name what is missing. */
-  readonly requires: { readonly tools: readonly string[]; readonly features: readonly string[] };
+  readonly requires: { readonly tools: readonly string[]; readonly features: readonly KernelFeature[] };
   /** What the backend adds to the standard verify plan. */
   readonly plan: TrafficPlan;
   install(request: InstallRequest): Promise<Installation<Collected>>;

@@ -13,7 +13,7 @@ export const redirectBackend: BackendDescriptor<RedirectEvidence> = {
   name: 'redirect',
   description: "Istio sidecar, iptables nat REDIRECT to 15001/15006 (istio-iptables' default mode)",
   display: { label: 'redirect', color: '#E69F00' },
-  requires: { tools: ['iptables-restore', 'iptables-save', 'haproxy', 'conntrack'], features: ['nat-redirect'] },
+  requires: { tools: ['iptables-restore', 'iptables-save', 'haproxy', 'conntrack'], features: ['iptables-redirect'] },
   plan: STANDARD_PLAN,
   async install({ lab, captured }) {
     const [client, server] = captured;

@@ -56,7 +56,7 @@ export const tproxyBackend: BackendDescriptor<TproxyEvidence> = {
   name: 'tproxy',
   description: 'Istio sidecar, iptables mangle TPROXY to a transparent 15006 (inbound) and nat REDIRECT to 15001 (outbound)',
   display: { label: 'tproxy', color: '#56B4E9' },
-  requires: { tools: ['iptables-restore', 'iptables-save', 'ip', 'sysctl', 'haproxy', 'conntrack'], features: ['nat-redirect', 'tproxy'] },
+  requires: { tools: ['iptables-restore', 'iptables-save', 'ip', 'sysctl', 'haproxy', 'conntrack'], features: ['iptables-redirect', 'iptables-tproxy'] },
   plan: STANDARD_PLAN,
   async install({ lab, captured }) {
     const [client, server] = captured;
