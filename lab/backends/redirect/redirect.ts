@@ -6,6 +6,7 @@ import { iptablesRestore } from '../../host/iptables.ts';
 import { redirectModeNatTable } from '../../istio/iptables.ts';
 import { STANDARD_PLAN } from '../../judge/plan.ts';
 import { startSidecars } from '../../proxy/sidecar.ts';
+import { countersAccountFor } from '../../judge/slice.ts';
 import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
 import { judgeRedirect, type RedirectEvidence } from './checks.ts';
 
@@ -46,4 +47,13 @@ export const redirectBackend: BackendDescriptor<RedirectEvidence> = {
     };
   },
   judge: judgeRedirect,
+  // nat rules see only a connection's first packet: one REDIRECT per connection on each side, and
+  // each sidecar logs every connection once it closes.
+  judgeSlice: (delta, slice) =>
+    countersAccountFor(delta, [
+      { counter: 'client ISTIO_REDIRECT packets', atLeast: slice.connections, why: 'each connection redirected to the client sidecar' },
+      { counter: 'server ISTIO_IN_REDIRECT packets', atLeast: slice.connections, why: 'each connection redirected to the server sidecar' },
+      { counter: 'client sidecar connections', atLeast: slice.connections, why: 'each connection logged by the client sidecar' },
+      { counter: 'server sidecar connections', atLeast: slice.connections, why: 'each connection logged by the server sidecar' },
+    ]),
 };

@@ -12,6 +12,7 @@ import { tproxyPolicyRouting, tproxyPolicyRoutingRemoval } from '../../istio/pol
 import { STANDARD_PLAN } from '../../judge/plan.ts';
 import { startSidecars } from '../../proxy/sidecar.ts';
 import type { Lab, Pod } from '../../topology/lab.ts';
+import { countersAccountFor } from '../../judge/slice.ts';
 import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
 import { judgeTproxy, type IpRoute, type IpRule, type TproxyEvidence } from './checks.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
@@ -99,4 +100,13 @@ export const tproxyBackend: BackendDescriptor<TproxyEvidence> = {
     };
   },
   judge: judgeTproxy,
+  // Outbound: nat sees each connection's first packet. Inbound: TPROXY takes each connection's first
+  // packet, and every later packet of it is diverted; each sidecar logs every connection it closes.
+  judgeSlice: (delta, slice) =>
+    countersAccountFor(delta, [
+      { counter: 'client ISTIO_REDIRECT packets', atLeast: slice.connections, why: 'each connection redirected to the client sidecar' },
+      { counter: 'server ISTIO_TPROXY packets', atLeast: slice.connections, why: 'each connection TPROXYed to the server sidecar' },
+      { counter: 'client sidecar connections', atLeast: slice.connections, why: 'each connection logged by the client sidecar' },
+      { counter: 'server sidecar connections', atLeast: slice.connections, why: 'each connection logged by the server sidecar' },
+    ]),
 };

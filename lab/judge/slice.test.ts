@@ -1,0 +1,23 @@
+import { expect, it } from 'vitest';
+import { redirectBackend } from '../backends/redirect/redirect.ts';
+import { tproxyBackend } from '../backends/tproxy/tproxy.ts';
+
+// Counter movements as redirect's pathCounters() reports them around a 2-connection iperf3 slice.
+const redirectDelta = { 'client ISTIO_REDIRECT packets': 2, 'server ISTIO_IN_REDIRECT packets': 2, 'client sidecar connections': 2, 'server sidecar connections': 2 };
+
+it('accepts a slice whose every connection crossed both sidecars', () => {
+  expect(redirectBackend.judgeSlice!(redirectDelta, { metric: 'throughput', connections: 2 })).toMatchObject({ name: 'slice-on-path', ok: true });
+});
+
+it('rejects a slice in which a connection went around the server sidecar', () => {
+  const check = redirectBackend.judgeSlice!({ ...redirectDelta, 'server ISTIO_IN_REDIRECT packets': 1, 'server sidecar connections': 1 }, { metric: 'throughput', connections: 2 });
+  expect(check.ok).toBe(false);
+  expect(check.detail).toMatch(/^short: server ISTIO_IN_REDIRECT packets, server sidecar connections;/);
+});
+
+it('rejects a tproxy slice that TPROXY never saw', () => {
+  const delta = { 'client ISTIO_REDIRECT packets': 1, 'server ISTIO_TPROXY packets': 0, 'server ISTIO_DIVERT packets': 0, 'client sidecar connections': 1, 'server sidecar connections': 1 };
+  const check = tproxyBackend.judgeSlice!(delta, { metric: 'latency', connections: 1 });
+  expect(check.ok).toBe(false);
+  expect(check.detail).toMatch(/short: server ISTIO_TPROXY packets/);
+});
