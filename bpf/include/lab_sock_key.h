@@ -3,7 +3,7 @@
 // cgroup/getsockopt (finding what sockops recorded for the peer). If the sides built their keys
 // differently the lookups would silently miss, so there is exactly one builder.
 //
-// Byte order (DESIGN §9): in bpf_sock_ops and sk_msg_md, `local_port` is host order while
+// Byte order (docs/architecture.md, Traps): in bpf_sock_ops and sk_msg_md, `local_port` is host order while
 // `remote_port` holds the network-order port in the upper 16 bits of the u32 (the kernel loads the
 // __be16 sk_dport and shifts it left by 16 on little-endian machines). struct bpf_sock (the socket in
 // cgroup/getsockopt) has yet another layout; LAB_SOCK_FIELDS_FROM_BPF_SOCK converts it to the first.

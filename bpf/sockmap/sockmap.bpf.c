@@ -1,4 +1,4 @@
-// Istio sidecar interception in eBPF, as Merbridge does it (DESIGN §4), with no iptables rule:
+// Istio sidecar interception in eBPF, as Merbridge does it (Istio facts in docs/architecture.md), with no iptables rule:
 //
 //   cgroup/connect4|6  an app's TCP connect is rewritten to its own sidecar (<pod IP>:15001); the
 //                      sidecar's (UID 1337) connect to another captured pod goes to that pod's 15006.

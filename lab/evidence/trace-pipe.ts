@@ -1,7 +1,7 @@
 // bpf_printk evidence. The kernel's trace_pipe is global and reading it consumes lines, so two
 // readers (another run, a developer's `cat`) would steal each other's lines. Each reader therefore
 // gets its own tracefs instance with the bpf_trace_printk event enabled: an empty buffer of its own
-// (the "clear it first" of DESIGN §7 for free) that nobody else drains. Every BPF program's printk
+// (a clean buffer for free) that nobody else drains. Every BPF program's printk
 // still lands in every such instance, so lines are kept only when they carry the run's tag.
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
