@@ -1,11 +1,14 @@
-// Istio's well-known ports and identities (DESIGN §4), shared by every backend that plays Istio.
+// Istio's well-known ports and identities (docs/architecture.md, Istio facts), shared by every backend that plays Istio.
 export const ISTIO_PORTS = {
   outboundCapture: 15001,
   inboundCapture: 15006,
-  /** HBONE (ambient's mTLS tunnel): never captured. */
+  /** HBONE (ambient's mTLS tunnel): left uncaptured by REDIRECT mode and ambient; see TproxyHboneInbound for TPROXY. */
   hbone: 15008,
-  /** Inbound ports Istio never captures: pilot-agent (15020), health (15021), Envoy Prometheus (15090). */
-  excludedInbound: [15020, 15021, 15090],
+  /**
+   * Inbound ports Istio never captures: Envoy Prometheus (15090), health (15021), pilot-agent (15020),
+   * in the order of the injector's `istio-iptables -d 15090,15021,15020`, which the rules keep.
+   */
+  excludedInbound: [15090, 15021, 15020],
   proxyUid: 1337,
   proxyGid: 1337,
   /** The source address a sidecar uses to hand inbound traffic to its app ("inbound passthrough"). */
