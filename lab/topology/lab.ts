@@ -1,11 +1,13 @@
 // A Lab is one live topology: nodes and pods as network namespaces joined by veth pairs (the shape
 // of a ptp CNI), a cgroup v2 group per pod, and the ledger that lets everything be removed again.
+// Running processes inside it is processes.ts's job; reaping dead runs is clean.ts's, called by
+// withLab before it builds.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCgroup, requireCgroup2Mount } from '../host/cgroup.ts';
-import { run, spawnBackground, type BackgroundProcess, type RunOptions, type RunResult } from '../host/exec.ts';
+import type { BackgroundProcess, RunOptions, RunResult } from '../host/exec.ts';
 import { ipBatch } from '../host/ip.ts';
-import { commandIn, type ExecTarget } from '../host/namespaces.ts';
+import type { ExecTarget } from '../host/namespaces.ts';
 import { setNetnsSysctls } from '../host/sysctl.ts';
 import {
   hostVethName,
@@ -22,6 +24,7 @@ import {
 import { reapStaleRuns } from './clean.ts';
 import { registerTeardown } from './interrupts.ts';
 import { Ledger, newRunId, type LedgerEntry } from './ledger.ts';
+import { execIn, spawnIn, spawnServerIn } from './processes.ts';
 import { undoEntries, type TeardownReport } from './teardown.ts';
 
 export interface TopologySpec {
@@ -87,7 +90,6 @@ export class Lab {
     if (process.getuid?.() !== 0) throw new Error('the lab creates namespaces and cgroups: run it as root (sudo)');
     if (spec.nodes.length === 0 || spec.nodes.length > MAX_NODES) throw new Error(`a topology has 1 to ${MAX_NODES} nodes`);
     const cgroupMount = await requireCgroup2Mount();
-    await reapStaleRuns();
     const runId = options.runId ?? newRunId();
     const lab = new Lab(runId, new Ledger(runId), cgroupMount);
     try {
@@ -184,48 +186,18 @@ export class Lab {
   }
 
   /** Runs a short command in a pod or node and waits for it. */
-  async exec(place: Place, file: string, args: readonly string[], options: RunOptions & ProcessOptions = {}): Promise<RunResult> {
-    const [cmd, argv] = commandIn(this.targetOf(place, options), file, args);
-    return run(cmd, argv, options);
+  exec(place: Place, file: string, args: readonly string[], options: RunOptions & ProcessOptions = {}): Promise<RunResult> {
+    return execIn(this.targetOf(place, options), file, args, options);
   }
 
   /** Starts a long-running process in a pod or node; teardown kills it. */
   spawn(place: Place, file: string, args: readonly string[], options: ProcessOptions & { maxLifetimeMs?: number } = {}): BackgroundProcess {
-    const [cmd, argv] = commandIn(this.targetOf(place, options), file, args);
-    const proc = spawnBackground(cmd, argv, { maxLifetimeMs: options.maxLifetimeMs ?? 30 * 60_000 });
-    this.ledger.record({ kind: 'process', pid: proc.pid, command: proc.command });
-    return proc;
+    return spawnIn(this.ledger, this.targetOf(place, options), file, args, options);
   }
 
-  /** TCP ports listening in a pod's or node's network namespace. */
-  private async listeningPorts(place: Place): Promise<Set<number>> {
-    const listing = await this.exec(place, 'ss', ['-Hltn'], { inCgroup: false });
-    return new Set(listing.stdout.split('\n').map((line) => Number(/:(\d+)\s/.exec(line)?.[1])));
-  }
-
-  /**
-   * Starts a server in a pod or node and resolves once every one of `ports` listens. A server that
-   * exits first, or never listens within 10 s, is stopped and the error quotes its last output.
-   */
-  async spawnServer(
-    place: Place,
-    file: string,
-    args: readonly string[],
-    options: ProcessOptions & { ports: readonly number[]; maxLifetimeMs?: number },
-  ): Promise<BackgroundProcess> {
-    const server = this.spawn(place, file, args, options);
-    let exited = false;
-    void server.exited.then(() => (exited = true));
-    const lastOutput = () => (server.stdout() + server.stderr()).trim().split('\n').slice(-8).join('\n  ');
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && !exited) {
-      const listening = await this.listeningPorts(place);
-      if (options.ports.every((p) => listening.has(p))) return server;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await server.stop();
-    const why = exited ? 'exited before listening' : 'did not listen within 10 s';
-    throw new Error(`${file} in ${place.name} ${why} on ${options.ports.join(', ')}:\n  ${lastOutput()}`);
+  /** Starts a server in a pod or node and resolves once every one of `ports` listens (see processes.ts). */
+  spawnServer(place: Place, file: string, args: readonly string[], options: ProcessOptions & { ports: readonly number[]; maxLifetimeMs?: number }): Promise<BackgroundProcess> {
+    return spawnServerIn(this.ledger, this.targetOf(place, options), { ...options, name: place.name, listeningTarget: this.targetOf(place, { inCgroup: false }) }, file, args);
   }
 
   /** Records an entry for an object a backend is about to create (pins, attachments, filters). */
@@ -263,8 +235,13 @@ export class Lab {
   }
 }
 
-/** Builds a lab, runs `body`, and always tears down, also when `body` throws. */
+/**
+ * A whole run: first reap what dead runs left behind (an explicit step, so that building a topology
+ * never removes anything by itself), then build, run `body`, and always tear down, also when `body`
+ * throws.
+ */
 export async function withLab<T>(spec: TopologySpec, body: (lab: Lab) => Promise<T>, options: { runId?: string } = {}): Promise<T> {
+  await reapStaleRuns();
   const lab = await Lab.create(spec, options);
   try {
     return await body(lab);
