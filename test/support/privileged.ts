@@ -6,6 +6,7 @@
 // and `lab verify` use. A suite is skipped only when a feature it names is absent, never for a
 // feature some other suite needs.
 import { describe } from 'vitest';
+import { backendByName } from '../../lab/backends/index.ts';
 import { absentFeatures } from '../../lab/features/derive.ts';
 import type { KernelFeature } from '../../lab/features/names.ts';
 import { probeKernelFeatures } from '../../lab/features/probe.ts';
@@ -16,6 +17,12 @@ export interface PrivilegedNeeds {
   tools?: readonly string[];
   /** Kernel features the suite exercises (lab/features/names.ts). */
   features?: readonly KernelFeature[];
+}
+
+/** What a backend's tests need: its descriptor's tools and kernel features, plus `extraTools`. */
+export function backendNeeds(backend: string, extraTools: readonly string[] = []): PrivilegedNeeds {
+  const { requires } = backendByName(backend);
+  return { tools: [...requires.tools, ...extraTools], features: [...requires.features] };
 }
 
 const required = () => process.env.LAB_REQUIRE_PRIVILEGED === '1';
