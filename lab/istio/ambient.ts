@@ -4,11 +4,11 @@
 // (cni/pkg/iptables/testdata in istio/istio); test/unit/istio-ambient-conformance.test.ts replays
 // Istio's goldens and compares chain by chain. The in-pod rules did not change from 1.24.6 to 1.30.3.
 //
-// The marks: the node proxy sets SO_MARK 0x539 (1337) on its sockets. mangle PREROUTING copies that
-// mark, on packets it sees, into the connection mark 0x111; mangle OUTPUT restores it onto the pod's
-// replies, which then skip nat OUTPUT's capture (mark 0x111 -> ACCEPT) and are routed by the
-// `fwmark 0x111/0xfff lookup 100` rule to table 100, whose only route makes every address local: the
-// replies go back to the node proxy's socket in the same netns.
+// The marks: the node proxy sets SO_MARK 0x539 (1337) on its sockets. When one of its packets (to the
+// app, over lo) passes mangle PREROUTING, the connection is marked 0x111; mangle OUTPUT copies that
+// connection mark onto the app's replies, which then skip nat OUTPUT's capture (mark 0x111 -> ACCEPT)
+// and are routed by the `fwmark 0x111/0xfff lookup 100` rule to table 100, whose only route makes
+// every address local: the replies go back to the node proxy's socket in the same netns.
 import { emptyTables, restoreTable } from './iptables.ts';
 import { ISTIO_PORTS } from './ports.ts';
 

@@ -200,6 +200,9 @@ describePrivileged('Istio conformance in the kernel', ['iptables-restore', 'ipta
       const ours = await kernelIptables(pod);
       const swap = (rules: string[]) => rules.map((r) => r.replace(`${ISTIO_HOST_PROBE_SNAT_ADDRESS}/32`, `${config.probeSource}/32`));
       expect(config.probeSource).toBe('198.18.1.1');
+      // Why the node gateway: it is the source the node netns (where a kubelet would run) uses toward the pod.
+      const [route] = await ipJson<Array<{ prefsrc?: string }>>(['route', 'get', pod.ip], pod.node.netns);
+      expect(route?.prefsrc).toBe(config.probeSource);
       expect(ours).toEqual({ ...istio, nat: { ...istio.nat, ISTIO_PRERT: swap(istio.nat!.ISTIO_PRERT!), ISTIO_OUTPUT: swap(istio.nat!.ISTIO_OUTPUT!) } });
       expect(ours).not.toEqual(istio);
       const rules = await ipJson<Array<Record<string, unknown>>>(['rule', 'show'], pod.netns);
