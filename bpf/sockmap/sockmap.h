@@ -1,6 +1,7 @@
-// Map layouts and counters shared by sockmap.bpf.c and the lab. lab/backends/sockmap/maps.ts
-// encodes the same layouts for `bpftool map update`, and lab/backends/sockmap/counters.ts lists the
-// counters in this order (a unit test compares it with this file): change them together.
+// Map layouts and counters shared by sockmap.bpf.c and the lab. The lab writes these structs through
+// the object's BTF (lab/bpf/maps.ts; lab/backends/sockmap/layout.ts names their members), and
+// lab/backends/sockmap/counters.ts lists the counters in this order (a unit test compares it with
+// this file): change them together.
 #ifndef LAB_SOCKMAP_H
 #define LAB_SOCKMAP_H
 

@@ -11,8 +11,9 @@ import { run } from '../../lab/host/exec.ts';
 import { readGlobalSysctl } from '../../lab/host/sysctl.ts';
 import { TRACEFS_ROOT } from '../../lab/evidence/trace-pipe.ts';
 import { BPFFS_ROOT } from '../../lab/topology/clean.ts';
-import { withCapturedPair } from '../../lab/verify/run.ts';
-import type { Placement } from '../../lab/verify/context.ts';
+import { PLACEMENTS } from '../../lab/judge/plan.ts';
+import type { SockmapInstallation } from '../../lab/backends/sockmap/sockmap.ts';
+import { withCapturedPair } from '../../lab/verify/setup.ts';
 import { describePrivileged } from '../support/privileged.ts';
 
 const failed = (checks: ReadonlyArray<{ name: string; ok: boolean; detail: string }>) => checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
@@ -52,7 +53,7 @@ describePrivileged('sockmap backend', ['bpftool', 'clang', 'haproxy', 'iperf3', 
     expect(ipv4!.established.every((e) => e.family === 'ipv4')).toBe(true);
   });
 
-  for (const placement of ['same-node', 'cross-node'] as const satisfies readonly Placement[]) {
+  for (const placement of PLACEMENTS) {
     it(`passes the standard verify plan ${placement}, then leaves no pin, attachment, program or map`, async () => {
       const statsBefore = await readGlobalSysctl('kernel.bpf_stats_enabled');
       let objects: KernelObjects | undefined;
@@ -64,8 +65,10 @@ describePrivileged('sockmap backend', ['bpftool', 'clang', 'haproxy', 'iperf3', 
       });
       expect(failed(result.checks)).toEqual([]);
       expect(result.checks.map((c) => c.name)).toEqual(
-        expect.arrayContaining(['outbound-captured', 'inbound-captured', 'sockhash-held-sockets', 'sk-msg-redirected', 'outside-cgroup-untouched', 'no-iptables-rules-in-pods']),
+        expect.arrayContaining(['outbound-captured', 'inbound-captured', 'sockhash-held-sockets', 'sk-msg-redirected', 'outside-cgroup-untouched', 'no-iptables-rules-in-pods', 'no-silent-bypass']),
       );
+      // The evidence is plain data: it survives JSON (what --save-evidence writes) unchanged.
+      expect(JSON.parse(JSON.stringify(result.evidence))).toEqual(result.evidence);
       expect(result.ok).toBe(true);
 
       const { runId, cgroupParent, programIds, mapIds } = objects!;
@@ -78,6 +81,23 @@ describePrivileged('sockmap backend', ['bpftool', 'clang', 'haproxy', 'iperf3', 
       expect(await readGlobalSysctl('kernel.bpf_stats_enabled')).toBe(statsBefore);
     });
   }
+
+  it('stops its SOCKHASH sampler at teardown when the run aborts midway', async () => {
+    let calls = 0;
+    const aborted = withCapturedPair('sockmap', 'same-node', async (pair) => {
+      const { sampler } = pair.installation as SockmapInstallation;
+      // Count the sampler's dumps from here on: its timer calls sample() through the instance.
+      const sample = sampler.sample.bind(sampler);
+      sampler.sample = () => (calls++, sample());
+      await new Promise((r) => setTimeout(r, 1000));
+      throw new Error('the plan aborted midway');
+    });
+    await expect(aborted).rejects.toThrow('the plan aborted midway');
+    expect(calls).toBeGreaterThan(0);
+    const atTeardown = calls;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(calls).toBe(atTeardown);
+  });
 
   it('keeps two pods apart when both use the same local port to their sidecars at once', async () => {
     const result = await runCollisionExperiment({ seconds: 2 });

@@ -2,14 +2,16 @@
 // maps filled, its programs attached (cgroup hooks on the lab's cgroup parent, never the root
 // cgroup; sk_msg on the SOCKHASH), and readers for what it counted and holds.
 import { statSync } from 'node:fs';
-import { loadObject, type LoadedObject } from '../../bpf/objects.ts';
-import { dumpPinnedMap, enableBpfStats, nameCounters, pinnedProgramStats, readPerCpuCounters, type ProgramStats } from '../../evidence/bpf.ts';
+import { readCounters, updateMap, type MapEntry } from '../../bpf/maps.ts';
+import { loadObject, pinnedMap as pinnedMapOf, pinnedProgram as pinnedProgramOf, type LoadedObject } from '../../bpf/objects.ts';
+import { pinnedProgramStats, type ProgramStats } from '../../bpf/programs.ts';
+import { enableBpfStats } from '../../bpf/stats.ts';
 import { runTag } from '../../evidence/trace-pipe.ts';
-import { attachCgroupProgram, attachMapProgram, detachCgroupProgram, detachMapProgram, updateMapElement } from '../../host/bpftool.ts';
+import { attachCgroupProgram, attachMapProgram, detachCgroupProgram, detachMapProgram, dumpMap } from '../../host/bpftool.ts';
 import { ISTIO_PORTS } from '../../istio/ports.ts';
 import type { Lab, Pod } from '../../topology/lab.ts';
 import { SOCKMAP_COUNTERS, type SockmapCounters } from './counters.ts';
-import { decodeSockKey, encodeCgroupId, encodeConfig, encodeIpv4, encodePod, type SockKey, type SockmapMode } from './layout.ts';
+import { configValue, decodeSockKey, podIpKey, podValue, type SockKey, type SockmapMode } from './layout.ts';
 
 export const OBJECT_NAME = 'sockmap';
 
@@ -48,7 +50,20 @@ export interface SockmapDatapath {
   detach(): Promise<void>;
 }
 
-const CONFIG_KEY = new Uint8Array(4);
+const bytesOf = (hex: readonly string[]) => Uint8Array.from(hex.map((h) => Number.parseInt(h, 16)));
+
+/**
+ * A SOCKHASH's entries as raw bytes (keys: struct lab_sock_key, see decodeSockKey; values: socket
+ * cookies). The SOCKHASH is created without BTF (`bpftool map show` lists no btf_id for it, while
+ * pair_origin, with the same key type, has one), so lab/bpf's readMap, which reads bpftool's BTF
+ * view, cannot read it: give this to a MapSampler as its `read`.
+ */
+export async function readSockhash(pinned: string): Promise<Array<MapEntry<Uint8Array, Uint8Array>>> {
+  return (await dumpMap(pinned)).map((e) => ({ key: bytesOf(e.key), value: bytesOf(e.value ?? []) }));
+}
+
+/** The config map is an array of one. */
+const CONFIG_KEY = 0;
 
 /** The cgroup v2 id that bpf_get_current_cgroup_id() returns: the inode number of the directory. */
 export const cgroupId = (dir: string): bigint => statSync(dir, { bigint: true }).ino;
@@ -56,24 +71,19 @@ export const cgroupId = (dir: string): bigint => statSync(dir, { bigint: true })
 export async function installDatapath(lab: Lab, options: DatapathOptions): Promise<SockmapDatapath> {
   await enableBpfStats(lab);
   const object = await loadObject(lab, OBJECT_NAME);
-  const pinned = (table: Map<string, string>, name: string, what: string) => {
-    const path = table.get(name);
-    if (!path) throw new Error(`${OBJECT_NAME}.bpf.o has no ${what} ${name} (has: ${[...table.keys()].join(', ')})`);
-    return path;
-  };
-  const pinnedMap = (name: string) => pinned(object.maps, name, 'map');
-  const pinnedProgram = (name: string) => pinned(object.programs, name, 'program');
+  const pinnedMap = (name: string) => pinnedMapOf(object, name);
+  const pinnedProgram = (name: string) => pinnedProgramOf(object, name);
   const tag = runTag(lab.runId);
 
   // Maps first: the programs do nothing until the config holds a tag, so attaching before filling
   // would only risk half-configured decisions.
   const nodes = [...lab.nodes.values()];
   for (const pod of options.pods) {
-    const value = encodePod(pod.ip, nodes.indexOf(pod.node) + 1);
-    await updateMapElement(pinnedMap('pods_by_cgroup'), encodeCgroupId(cgroupId(pod.cgroupDir)), value);
-    await updateMapElement(pinnedMap('pods_by_ip'), encodeIpv4(pod.ip), value);
+    const value = podValue(pod.ip, nodes.indexOf(pod.node) + 1);
+    await updateMap(pinnedMap('pods_by_cgroup'), cgroupId(pod.cgroupDir), value);
+    await updateMap(pinnedMap('pods_by_ip'), podIpKey(pod.ip), value);
   }
-  const config = encodeConfig({
+  const config = configValue({
     tag,
     mode: options.mode,
     proxyUid: ISTIO_PORTS.proxyUid,
@@ -82,7 +92,7 @@ export async function installDatapath(lab: Lab, options: DatapathOptions): Promi
     hbonePort: ISTIO_PORTS.hbone,
     excludedInbound: ISTIO_PORTS.excludedInbound,
   });
-  await updateMapElement(pinnedMap('config'), CONFIG_KEY, config);
+  await updateMap(pinnedMap('config'), CONFIG_KEY, config);
 
   // sk_msg before sockops: a socket gets the map's programs when it is inserted.
   await attachMapProgram(pinnedProgram(SK_MSG_PROGRAM), 'sk_msg_verdict', pinnedMap(SOCKHASH_MAP));
@@ -100,10 +110,10 @@ export async function installDatapath(lab: Lab, options: DatapathOptions): Promi
     pinnedMap,
     pinnedProgram,
     async counters() {
-      return nameCounters(await readPerCpuCounters(pinnedMap('counters')), SOCKMAP_COUNTERS);
+      return readCounters(pinnedMap('counters'), SOCKMAP_COUNTERS);
     },
     async sockhash() {
-      return (await dumpPinnedMap(pinnedMap(SOCKHASH_MAP))).map((e) => decodeSockKey(e.key));
+      return (await readSockhash(pinnedMap(SOCKHASH_MAP))).map((e) => decodeSockKey(e.key));
     },
     async programStats() {
       const names = [SK_MSG_PROGRAM, ...attached.map((hook) => CGROUP_HOOKS[hook].program)];

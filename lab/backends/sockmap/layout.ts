@@ -1,11 +1,12 @@
-// The byte layouts of bpf/sockmap/sockmap.h and bpf/include/lab_sock_key.h, for writing the maps
-// the lab fills (config, pods) and reading the ones the programs fill (SOCKHASH keys, origins).
-// BPF maps hold host-order integers (this host is little-endian); addresses are network order.
-export const TAG_LEN = 16;
-export const CONFIG_SIZE = 40;
-export const MAX_EXCLUDED_PORTS = 4;
+// The sockmap maps' entries in the shapes bpftool's BTF view prints them (lab/bpf/maps.ts reads and
+// writes that JSON; the byte layouts come from the object's own BTF): struct sockmap_config and
+// struct sockmap_pod (bpf/sockmap/sockmap.h), which the lab writes. One exception: the SOCKHASH is
+// created without BTF, so bpftool prints its keys (struct lab_sock_key, bpf/include/lab_sock_key.h)
+// as raw bytes only; decodeSockKey reads them, and layout.test.ts holds it to the struct's BTF layout.
+import { ipv4Field } from '../../bpf/fields.ts';
 
 export type SockmapMode = 'mesh' | 'all';
+/** enum sockmap_mode (the config field is a __u32, so it is written as the enumerator's value). */
 const MODE_VALUE: Record<SockmapMode, number> = { mesh: 0, all: 1 };
 
 export interface SockmapConfig {
@@ -19,44 +20,24 @@ export interface SockmapConfig {
   excludedInbound: readonly number[];
 }
 
-export function encodeConfig(config: SockmapConfig): Uint8Array {
-  const tag = Buffer.from(config.tag, 'ascii');
-  if (tag.length === 0 || tag.length >= TAG_LEN) throw new Error(`trace tag "${config.tag}" must be 1 to ${TAG_LEN - 1} characters`);
-  if (config.excludedInbound.length > MAX_EXCLUDED_PORTS) throw new Error(`at most ${MAX_EXCLUDED_PORTS} excluded inbound ports fit the config map`);
-  const out = Buffer.alloc(CONFIG_SIZE);
-  tag.copy(out, 0);
-  out.writeUInt32LE(MODE_VALUE[config.mode], 16);
-  out.writeUInt32LE(config.proxyUid, 20);
-  out.writeUInt16LE(config.outboundPort, 24);
-  out.writeUInt16LE(config.inboundPort, 26);
-  out.writeUInt16LE(config.hbonePort, 28);
-  config.excludedInbound.forEach((port, i) => out.writeUInt16LE(port, 32 + 2 * i));
-  return out;
+/** struct sockmap_config, as lab/bpf/maps.ts updateMap takes it (unused excluded-port slots stay 0). */
+export function configValue(config: SockmapConfig): Record<string, unknown> {
+  return {
+    tag: config.tag,
+    mode: MODE_VALUE[config.mode],
+    proxy_uid: config.proxyUid,
+    outbound_port: config.outboundPort,
+    inbound_port: config.inboundPort,
+    hbone_port: config.hbonePort,
+    excluded_inbound: [...config.excludedInbound],
+  };
 }
 
-/** An IPv4 address as the 4 network-order bytes the kernel stores. */
-export function encodeIpv4(address: string): Uint8Array {
-  const octets = address.split('.').map(Number);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new Error(`not an IPv4 address: ${address}`);
-  return Uint8Array.from(octets);
-}
+/** struct sockmap_pod: the pod's IP (network order in a __u32) and the number of its node. */
+export const podValue = (ip: string, node: number) => ({ ip: ipv4Field(ip), node });
 
-export const decodeIpv4 = (bytes: Uint8Array, offset = 0) => [...bytes.subarray(offset, offset + 4)].join('.');
-
-/** struct sockmap_pod: IP (network order) and node number. */
-export function encodePod(ip: string, node: number): Uint8Array {
-  const out = Buffer.alloc(8);
-  Buffer.from(encodeIpv4(ip)).copy(out, 0);
-  out.writeUInt32LE(node, 4);
-  return out;
-}
-
-/** A pods_by_cgroup key: the cgroup v2 id, which is the inode number of the cgroup's directory. */
-export function encodeCgroupId(id: bigint): Uint8Array {
-  const out = Buffer.alloc(8);
-  out.writeBigUInt64LE(id);
-  return out;
-}
+/** A pods_by_ip key: the pod's IP as the network-order __u32 the programs compare. */
+export const podIpKey = (ip: string) => ipv4Field(ip);
 
 export interface Endpoint {
   ip: string;
@@ -69,21 +50,15 @@ export interface SockKey {
   remote: Endpoint;
 }
 
+/** sizeof(struct lab_sock_key): two network-order IPv4 addresses, then two host-order (little-endian here) ports. */
 export const SOCK_KEY_SIZE = 12;
 
+/** A SOCKHASH key from the raw bytes bpftool prints (a SOCKHASH has no BTF view). */
 export function decodeSockKey(bytes: Uint8Array): SockKey {
-  if (bytes.length !== SOCK_KEY_SIZE) throw new Error(`a sock key is ${SOCK_KEY_SIZE} bytes, got ${bytes.length}`);
+  if (bytes.length !== SOCK_KEY_SIZE) throw new Error(`a struct lab_sock_key is ${SOCK_KEY_SIZE} bytes, got ${bytes.length}`);
   const view = Buffer.from(bytes);
-  return { local: { ip: decodeIpv4(bytes, 0), port: view.readUInt16LE(8) }, remote: { ip: decodeIpv4(bytes, 4), port: view.readUInt16LE(10) } };
-}
-
-export function encodeSockKey(key: SockKey): Uint8Array {
-  const out = Buffer.alloc(SOCK_KEY_SIZE);
-  Buffer.from(encodeIpv4(key.local.ip)).copy(out, 0);
-  Buffer.from(encodeIpv4(key.remote.ip)).copy(out, 4);
-  out.writeUInt16LE(key.local.port, 8);
-  out.writeUInt16LE(key.remote.port, 10);
-  return out;
+  const ip = (offset: number) => [...bytes.subarray(offset, offset + 4)].join('.');
+  return { local: { ip: ip(0), port: view.readUInt16LE(8) }, remote: { ip: ip(4), port: view.readUInt16LE(10) } };
 }
 
 /** The key of the socket at the other end of the same connection. */

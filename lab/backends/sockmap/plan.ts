@@ -1,0 +1,12 @@
+// What the sockmap backend adds to the standard verify plan: two probes from the client pod, each
+// asking one question the standard probes cannot.
+import { ISTIO_PORTS } from '../../istio/ports.ts';
+import { VERIFY_PORTS, type ExtraProbe, type TrafficPlan } from '../../judge/plan.ts';
+
+/** To the server pod's HBONE port, where nothing listens: must reach the pod unrewritten and be refused by it. */
+export const HBONE_PROBE = { name: 'hbone', from: 'client', to: 'server', port: ISTIO_PORTS.hbone, listen: false } as const satisfies ExtraProbe;
+
+/** The app's question again, from an AF_INET6 socket dialling ::ffff:<server IP>: connect6 must capture it like IPv4. */
+export const MAPPED_IPV6_PROBE = { name: 'app-ipv4-mapped-ipv6', from: 'client', to: 'server', port: VERIFY_PORTS.app, mappedIpv6: true } as const satisfies ExtraProbe;
+
+export const SOCKMAP_PLAN: TrafficPlan = { bystanders: false, extraProbes: [HBONE_PROBE, MAPPED_IPV6_PROBE] };
