@@ -72,7 +72,7 @@ export class TraceReader {
     writeFileSync(join(instanceDir, PRINTK_EVENT), '1');
     // cat, not a Node read stream: a blocking read on trace_pipe would pin a libuv thread that
     // cannot be interrupted, while a child process is simply killed.
-    const reader = spawnBackground('cat', [join(instanceDir, 'trace_pipe')], { maxLifetimeMs: 60 * 60_000 });
+    const reader = spawnBackground('cat', [join(instanceDir, 'trace_pipe')], { maxLifetimeMs: 60 * 60_000, graceMs: 500 });
     lab.record({ kind: 'process', pid: reader.pid, command: reader.command });
     return lab.own(new TraceReader(options.tag ?? runTag(lab.runId), instanceDir, reader));
   }
@@ -99,7 +99,7 @@ export class TraceReader {
     this.stopped ??= (async () => {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       const lines = this.lines();
-      await this.reader.stop(500);
+      await this.reader.stop();
       if (existsSync(this.instanceDir)) {
         writeFileSync(join(this.instanceDir, PRINTK_EVENT), '0');
         rmdirSync(this.instanceDir);

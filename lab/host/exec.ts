@@ -77,12 +77,12 @@ export interface BackgroundProcess {
   stderr(): string;
   /** Resolves when the process exits (never rejects). */
   readonly exited: Promise<{ exitCode: number | undefined; signal: string | undefined }>;
-  /** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after the process's grace period; resolves once it is gone. */
+  stop(): Promise<void>;
 }
 
 /** Starts a long-running process (a proxy, a server) whose output the lab reads as evidence. */
-export function spawnBackground(file: string, args: readonly string[], options: { maxLifetimeMs: number }): BackgroundProcess {
+export function spawnBackground(file: string, args: readonly string[], options: { maxLifetimeMs: number; graceMs?: number }): BackgroundProcess {
   const command = formatCommand(file, args);
   debug(`$ ${command} &`);
   const child: ResultPromise = execa(file, args, {
@@ -90,7 +90,7 @@ export function spawnBackground(file: string, args: readonly string[], options: 
     stdin: 'ignore',
     buffer: false,
     timeout: options.maxLifetimeMs,
-    forceKillAfterDelay: 2000,
+    forceKillAfterDelay: options.graceMs ?? 2000,
   });
   let out = '';
   let err = '';
@@ -108,12 +108,11 @@ export function spawnBackground(file: string, args: readonly string[], options: 
     stdout: () => out,
     stderr: () => err,
     exited,
-    async stop(graceMs = 2000) {
+    async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      // SIGTERM; execa follows with SIGKILL after forceKillAfterDelay if the process lingers.
+      child.kill();
       await exited;
-      clearTimeout(timer);
     },
   };
 }
@@ -147,16 +146,14 @@ export function spawnLineProcess(file: string, args: readonly string[], options:
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const listeners: Array<(line: string) => void> = [];
-  let pending = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      for (const listener of listeners) listener(line);
+  // execa splits stdout into lines itself; the loop ends when the process closes its stdout.
+  void (async () => {
+    try {
+      for await (const line of child.iterable({ from: 'stdout' })) for (const listener of listeners) listener(line);
+    } catch {
+      // The process died; `exited` reports it to whoever waits on it.
     }
-  });
+  })();
   const exited = child.then(
     () => undefined,
     () => undefined,
