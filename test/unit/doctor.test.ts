@@ -3,6 +3,7 @@
 // without sockmap. The README beside the fixtures says how each file was made.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { allBackends } from '../../lab/backends/index.ts';
 import { assembleDoctorReport, type DoctorItem } from '../../lab/doctor/report.ts';
 import { backendSupport, type BackendRequirements } from '../../lab/doctor/support.ts';
 import { refusalReason } from '../../lab/features/bpf-probes.ts';
@@ -78,6 +79,19 @@ describe('a kernel missing a feature (the recording with sockmap taken out: ALTE
   it('on the unaltered recording the same backend is supported', () => {
     const report = assembleDoctorReport({ kernelRelease: '6.18.44-fc-v782', results: deriveFeatures(recorded()), items: toolItems(), backends: BACKENDS });
     expect(report.backends.find((b) => b.backend === 'sockmap')).toMatchObject({ status: 'supported', reason: 'supported', missingFeatures: [] });
+  });
+});
+
+describe("the registry's backends on the recorded kernels", () => {
+  const everyTool = (backends: ReturnType<typeof allBackends>): DoctorItem[] => [...new Set(backends.flatMap((b) => b.requires.tools))].map((name) => ({ name, ok: true, required: true, detail: 'v1' }));
+
+  it('all run on this machine; without sockmap in the kernel only the sockmap backend is unsupported', () => {
+    const backends = allBackends();
+    const here = assembleDoctorReport({ kernelRelease: 'x', results: deriveFeatures(recorded()), items: everyTool(backends), backends });
+    expect(here.backends.filter((b) => b.status !== 'supported')).toEqual([]);
+    const altered = assembleDoctorReport({ kernelRelease: 'x', results: deriveFeatures(withoutSockmap()), items: everyTool(backends), backends });
+    expect(altered.backends.filter((b) => b.status !== 'supported').map((b) => b.backend)).toEqual(['sockmap']);
+    expect(altered.backends.find((b) => b.backend === 'sockmap')?.reason).toMatch(/^unsupported on this kernel: (sockops|sk-msg) \(bpftool feature probe: no sockhash map type\)/);
   });
 });
 
