@@ -12,7 +12,7 @@ fi
 # System packages. The distribution's HAProxy is the sidecar; iperf3 and sockperf drive
 # traffic; clang/llvm/libbpf/bpftool build and load the BPF programs.
 packages=(
-  iproute2 iptables conntrack ethtool procps psmisc util-linux kmod iputils-ping
+  iproute2 iptables nftables conntrack ethtool procps psmisc util-linux kmod iputils-ping
   iperf3 sockperf haproxy
   clang llvm libbpf-dev linux-libc-dev make gcc
 )
