@@ -30,7 +30,7 @@ export const noneBackend: BackendDescriptor<NoneEvidence> = {
   name: 'none',
   description: 'baseline: no interception, pod to pod directly',
   display: { label: 'none', color: '#555555' },
-  requires: { tools: [], features: [] },
+  requires: { tools: ['iptables-save', 'nft'], features: [] },
   plan: STANDARD_PLAN,
   async install({ captured }) {
     return {
