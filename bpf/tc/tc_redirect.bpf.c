@@ -48,11 +48,28 @@ LAB_COUNTER_MAP(tc_counters, C_COUNT);
 
 #define count(counter) lab_count(&tc_counters, counter)
 
-static __always_inline const char *run_tag(void)
+static __always_inline struct tc_config *config(void)
 {
 	__u32 zero = 0;
-	struct tc_config *config = bpf_map_lookup_elem(&tc_config, &zero);
-	return config ? config->tag : NULL;
+	return bpf_map_lookup_elem(&tc_config, &zero);
+}
+
+static __always_inline const char *run_tag(void)
+{
+	struct tc_config *cfg = config();
+	return cfg ? cfg->tag : NULL;
+}
+
+// The proxy-side programs need the ports and marks; until the lab has written them they let packets
+// pass untouched (and count it), rather than steer with zeros.
+static __always_inline struct tc_config *ready_config(void)
+{
+	struct tc_config *cfg = config();
+	if (!cfg || !cfg->outbound_port || !cfg->inbound_port || !cfg->proxy_local_mark) {
+		count(C_NOT_CONFIGURED);
+		return NULL;
+	}
+	return cfg;
 }
 
 struct packet {
@@ -234,6 +251,9 @@ int ztunnel_tproxy(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (!parse(skb, &pkt) || !pkt.tcp)
 		return TC_ACT_OK;
+	struct tc_config *cfg = ready_config();
+	if (!cfg)
+		return TC_ACT_OK;
 	struct bpf_sock_tuple *tuple = tuple_of(skb, &pkt);
 	if (!tuple)
 		return TC_ACT_SHOT;
@@ -253,9 +273,9 @@ int ztunnel_tproxy(struct __sk_buff *skb)
 	}
 	if (!sk) {
 		struct bpf_sock_tuple listener = {};
-		listener_port = direction == OUTBOUND_CB ? PROXY_OUTBOUND_PORT
-				: tuple->ipv4.dport == bpf_htons(PROXY_HBONE_PORT) ? PROXY_HBONE_PORT
-				: PROXY_INBOUND_PORT;
+		listener_port = direction == OUTBOUND_CB ? cfg->outbound_port
+				: cfg->hbone_port && tuple->ipv4.dport == bpf_htons(cfg->hbone_port) ? cfg->hbone_port
+				: cfg->inbound_port;
 		listener.ipv4.dport = bpf_htons(listener_port);
 		sk = bpf_skc_lookup_tcp(skb, &listener, sizeof(listener.ipv4), BPF_F_CURRENT_NETNS, 0);
 		if (sk && sk->state != BPF_TCP_LISTEN) {
@@ -274,7 +294,7 @@ int ztunnel_tproxy(struct __sk_buff *skb)
 		count(C_ASSIGN_FAILED);
 		return TC_ACT_SHOT;
 	}
-	skb->mark = PROXY_LOCAL_MARK;
+	skb->mark = cfg->proxy_local_mark;
 	count(counter);
 	if (counter == C_ASSIGN_LISTENER && opens_connection(&pkt)) {
 		__u32 saddr = pkt.ip->saddr, daddr = pkt.ip->daddr;
@@ -297,6 +317,9 @@ int ztunnel_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (!parse(skb, &pkt) || !pkt.tcp)
 		return TC_ACT_OK;
+	struct tc_config *cfg = ready_config();
+	if (!cfg)
+		return TC_ACT_OK;
 	struct bpf_sock_tuple *tuple = tuple_of(skb, &pkt);
 	if (!tuple)
 		return TC_ACT_SHOT;
@@ -307,7 +330,7 @@ int ztunnel_ingress(struct __sk_buff *skb)
 		if (established)
 			return TC_ACT_OK;
 	}
-	skb->mark = direction == OUTBOUND_CB ? TPROXY_OUTBOUND_MARK : TPROXY_INBOUND_MARK;
+	skb->mark = direction == OUTBOUND_CB ? cfg->tproxy_outbound_mark : cfg->tproxy_inbound_mark;
 	count(direction == OUTBOUND_CB ? C_MARK_OUTBOUND : C_MARK_INBOUND);
 	if (opens_connection(&pkt)) {
 		__u32 saddr = pkt.ip->saddr, daddr = pkt.ip->daddr;

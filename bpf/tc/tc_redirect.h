@@ -1,5 +1,6 @@
-// Map layouts and constants shared by tc_redirect.bpf.c and the lab (lab/backends/tc/maps.ts
-// encodes the same layouts for `bpftool map update`: change both together).
+// Map layouts and constants of tc_redirect.bpf.c. The lab reads and writes the maps through their
+// BTF (lab/bpf/maps.ts): a struct here needs no byte offset changed on the lab's side. Its counter
+// names (lab/backends/tc/maps.ts) follow enum tc_counter, which a unit test compares with this file.
 #ifndef LAB_TC_REDIRECT_H
 #define LAB_TC_REDIRECT_H
 
@@ -15,17 +16,6 @@
 #define OUTBOUND_CB 4321
 #define INBOUND_CB 1234
 #define BYPASS_CB 0xC001F00D
-
-// Inside the proxy's namespace: packets steered to a proxy socket carry this mark, and
-// `ip rule fwmark 0x400/0xfff lookup 100` + `local default dev lo table 100` deliver them locally.
-#define PROXY_LOCAL_MARK 0x400
-// The iptables TPROXY fallback: the program only marks, the mangle table does the steering.
-#define TPROXY_OUTBOUND_MARK 0x539
-#define TPROXY_INBOUND_MARK 0x53a
-
-#define PROXY_OUTBOUND_PORT 15001
-#define PROXY_INBOUND_PORT 15006
-#define PROXY_HBONE_PORT 15008
 
 #define MAX_NODES 4
 #define MAX_CAPTURED_PODS 1024
@@ -47,9 +37,22 @@ struct tc_proxy {
 	__u32 node_ip; // network order
 };
 
-// The run id tag every trace line starts with ("lab-<run>"), NUL-padded.
+// tc_config[0]: the run's settings, written by the lab before any program is attached. The ports and
+// marks are the ones the lab also gives the node proxy's listeners, policy route and TPROXY rules,
+// so they are set in one place (lab/backends/tc/steering.ts), not compiled in.
 struct tc_config {
-	char tag[LAB_TAG_LEN];
+	char tag[LAB_TAG_LEN]; // "lab-<run>", the first word of every trace line, NUL-padded
+	__u16 outbound_port; // the node proxy's outbound listener (15001)
+	__u16 inbound_port; // its inbound listener (15006)
+	__u16 hbone_port; // its HBONE listener (15008), for inbound connections addressed to that port
+	__u16 reserved;
+	// Inside the proxy's namespace: packets steered to a proxy socket carry this mark, and the
+	// policy route (`ip rule fwmark <mark>/0xfff lookup 100`, `local default dev lo table 100`)
+	// delivers them locally.
+	__u32 proxy_local_mark;
+	// The iptables TPROXY fallback: the program only marks, the mangle table does the steering.
+	__u32 tproxy_outbound_mark;
+	__u32 tproxy_inbound_mark;
 };
 
 // Per-CPU event counters, read by the lab as evidence. Keep in step with lab/backends/tc/maps.ts.
@@ -68,6 +71,7 @@ enum tc_counter {
 	C_MARK_INBOUND, // ztunnel_ingress (fallback) marked a packet for the inbound TPROXY rule
 	C_NO_PROXY, // a captured pod without proxy info: dropped, never bypassed silently
 	C_NO_SOCKET, // mid-connection packet whose proxy socket was not found: dropped, never given to a listener
+	C_NOT_CONFIGURED, // a proxy-side program ran before tc_config held ports and marks (passed on untouched)
 	C_COUNT,
 };
 

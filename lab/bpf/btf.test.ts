@@ -51,7 +51,8 @@ describe('BTF encoding', () => {
 
   it('writes a char array from a string, NUL-padded, and keeps room for the NUL bpftool needs', () => {
     const value = encodeBtf(tcTable, configType, { tag: 'lab-ab1cd' });
-    expect(Buffer.from(value).toString('latin1')).toBe('lab-ab1cd\0\0\0\0\0\0\0');
+    expect(Buffer.from(value.subarray(0, 16)).toString('latin1')).toBe('lab-ab1cd\0\0\0\0\0\0\0');
+    expect(value.subarray(16).every((b) => b === 0)).toBe(true);
     expect(() => encodeBtf(tcTable, configType, { tag: 'lab-0123456789ab' })).toThrow(/longer than 15 characters/);
     // A u8 array is numbers only: a string there is a mistake.
     expect(() => encodeBtf(tcTable, podType, { mac: 'aabbccddeeff' })).toThrow(/only fill a char array/);
@@ -80,8 +81,9 @@ describe('address and MAC fields', () => {
 
 describe('formatted map entries', () => {
   it('reads the keys and values bpftool decoded, and refuses a dump without BTF', () => {
-    const entries = formattedEntries<number, { tag: string }>('tc_config', captured.tc_redirect!.maps.tc_config!.dump);
-    expect(entries).toEqual([{ key: 0, value: { tag: 'lab-ab1cd' } }]);
+    const entries = formattedEntries<number, { tag: string; outbound_port: number; tproxy_inbound_mark: number }>('tc_config', captured.tc_redirect!.maps.tc_config!.dump);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ key: 0, value: { tag: 'lab-ab1cd', outbound_port: 15001, tproxy_inbound_mark: 0x53a } });
     expect(() => formattedEntries('/sys/fs/bpf/x', [{ key: ['0x00'], value: ['0x00'] }])).toThrow(/has no BTF/);
   });
 });

@@ -4,8 +4,9 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BPFFS_ROOT, loadAllPinned } from '../host/bpftool.ts';
+import { BPFFS_ROOT } from '../host/bpftool.ts';
 import { run } from '../host/exec.ts';
+import { loadAllPinned } from '../host/feature-probe.ts';
 import type { Lab } from '../topology/lab.ts';
 
 export const BPF_SOURCE_DIR = fileURLToPath(new URL('../../bpf/', import.meta.url));

@@ -9,17 +9,6 @@ export async function bpftoolJson<T>(args: readonly string[]): Promise<T> {
   return JSON.parse(await output('bpftool', ['-j', ...args])) as T;
 }
 
-/**
- * Loads every program of an object file, pinning programs under `programDir` and maps under `mapDir`.
- * Returns the verifier's complaint (the last lines of bpftool's output) instead of throwing, so that
- * the caller can say which object the kernel refused.
- */
-export async function loadAllPinned(objectFile: string, programDir: string, mapDir: string): Promise<{ ok: true } | { ok: false; log: string }> {
-  const result = await run('bpftool', ['prog', 'loadall', objectFile, programDir, 'pinmaps', mapDir], { allowFailure: true, timeoutMs: 60_000 });
-  if (result.exitCode === 0) return { ok: true };
-  return { ok: false, log: (result.stderr || result.stdout).trim().split('\n').slice(-25).join('\n') };
-}
-
 /** Detaches a pinned program from a cgroup; tolerant of "already detached" (cgroup gone). */
 export async function detachCgroupProgram(cgroupDir: string, attachType: string, pinnedProgram: string): Promise<void> {
   await run('bpftool', ['cgroup', 'detach', cgroupDir, attachType, 'pinned', pinnedProgram], { allowFailure: true });
@@ -133,13 +122,4 @@ export interface BpftoolProgInfo {
 
 export async function programInfo(pinnedProgram: string): Promise<BpftoolProgInfo> {
   return bpftoolJson<BpftoolProgInfo>(['prog', 'show', 'pinned', pinnedProgram]);
-}
-
-/** `bpftool -j feature probe kernel`: only the helper lists are typed (what the lab reads). */
-export interface KernelFeatureProbe {
-  helpers?: Record<string, string[]>;
-}
-
-export async function probeKernelFeatures(): Promise<KernelFeatureProbe> {
-  return bpftoolJson<KernelFeatureProbe>(['feature', 'probe', 'kernel']);
 }

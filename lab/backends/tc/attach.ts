@@ -1,6 +1,6 @@
 // Attaching the object's programs to devices: clsact first, then a direct-action filter, each
 // recorded in the ledger before it exists so a crash mid-install still gets cleaned up.
-import type { LoadedObject } from '../../bpf/objects.ts';
+import { pinnedProgram, type LoadedObject } from '../../bpf/objects.ts';
 import { addClsact, attachBpfFilter, deleteClsact, type TcDirection } from '../../host/tc.ts';
 import type { Lab } from '../../topology/lab.ts';
 
@@ -9,12 +9,6 @@ export interface Attachment {
   device: string;
   direction: TcDirection;
   program: string;
-}
-
-export function pinnedProgram(object: LoadedObject, program: string): string {
-  const path = object.programs.get(program);
-  if (!path) throw new Error(`tc_redirect.bpf.o has no program ${program} (it has ${[...object.programs.keys()].join(', ')})`);
-  return path;
 }
 
 export async function attachAll(lab: Lab, object: LoadedObject, attachments: readonly Attachment[]): Promise<void> {

@@ -1,24 +1,47 @@
-// Evidence the tc backend reads from the kernel: its per-CPU event counters, and the filters tc
-// reports on each device, matched to the pinned programs by program id (tc shows the kernel's
-// name, truncated to 15 characters: "ztunnel_host_in"), with each program's run count.
-import type { LoadedObject } from '../../bpf/objects.ts';
-import { nameCounters, pinnedProgramStats, readPerCpuCounters, type ProgramStats } from '../../evidence/bpf.ts';
+// What the tc backend collects after the plan's traffic, as plain data (saved by `lab verify
+// --save-evidence`, replayed by judge.test.ts), and the readers that collect it: per-CPU counters,
+// the filters tc lists matched to the pinned programs by id (tc shows the kernel's name, truncated
+// to 15 characters: "ztunnel_host_in") with each program's run count, the maps' contents, the
+// tagged trace lines, the node proxies' logs and the captured pods' netfilter state.
+import { pinnedMap, pinnedProgram, type LoadedObject } from '../../bpf/objects.ts';
+import { readCounters, readMap } from '../../bpf/maps.ts';
+import { pinnedProgramStats, type ProgramStats } from '../../bpf/programs.ts';
+import { readNetfilterSummary, type NetfilterSummary } from '../../evidence/netfilter.ts';
+import type { TraceLine } from '../../evidence/trace-pipe.ts';
 import { listBpfFilters, type TcBpfFilter } from '../../host/tc.ts';
-import { pinnedProgram, type Attachment } from './attach.ts';
-import { COUNTER_NAMES, MAP_NAMES, type CounterName } from './maps.ts';
-import { mapPath } from './node-proxy.ts';
-
-export type Counters = Record<CounterName, number>;
-
-export async function readCounters(object: LoadedObject): Promise<Counters> {
-  return nameCounters(await readPerCpuCounters(mapPath(object, MAP_NAMES.counters)), COUNTER_NAMES);
-}
+import type { Pod } from '../../topology/lab.ts';
+import type { Attachment } from './attach.ts';
+import { COUNTER_NAMES, MAP_NAMES, podEntry, proxyEntry, type Counters, type PodEntry, type ProxyEntry, type TcPodValue, type TcProxyValue } from './maps.ts';
+import type { NodeProxyLog } from './node-proxy.ts';
+import type { ProxySteering } from './steering.ts';
 
 export interface FilterFinding {
   expected: Attachment;
-  program: ProgramStats;
-  /** The filter found for it (same program id, direct-action), if any. */
+  /** The pinned program's id and run count (run counts are on for the run: lab/bpf/stats.ts). */
+  program: Pick<ProgramStats, 'id' | 'name' | 'runCount'>;
+  /** The filter tc lists on that device and direction running that program id in direct-action mode, if any. */
   found?: TcBpfFilter;
+}
+
+export interface TcEvidence {
+  steering: ProxySteering;
+  /** Every counter of tc_counters, summed over CPUs, after the plan. */
+  counters: Counters;
+  filters: FilterFinding[];
+  /** tc_pods: the captured pods the programs know. */
+  pods: PodEntry[];
+  /** tc_proxies: the node proxies the programs know (slots never written are left out). */
+  proxies: ProxyEntry[];
+  /** One log per node proxy. */
+  nodeProxies: NodeProxyLog[];
+  /** trace_pipe lines carrying the run's tag. */
+  trace: TraceLine[];
+  /** Netfilter state of each captured pod, by pod name. */
+  netfilter: Record<string, NetfilterSummary>;
+}
+
+export async function readTcCounters(object: LoadedObject): Promise<Counters> {
+  return readCounters(pinnedMap(object, MAP_NAMES.counters), COUNTER_NAMES);
 }
 
 /** For each expected attachment, the filter tc lists on that device and direction running that program. */
@@ -27,9 +50,21 @@ export async function findFilters(object: LoadedObject, expected: readonly Attac
   for (const name of new Set(expected.map((a) => a.program))) programs.set(name, await pinnedProgramStats(pinnedProgram(object, name)));
   return Promise.all(
     expected.map(async (a) => {
-      const program = programs.get(a.program)!;
-      const found = (await listBpfFilters(a.netns, a.device, a.direction)).find((f) => f.programId === program.id && f.directAction);
-      return found ? { expected: a, program, found } : { expected: a, program };
+      const { id, name, runCount } = programs.get(a.program)!;
+      const found = (await listBpfFilters(a.netns, a.device, a.direction)).find((f) => f.programId === id && f.directAction);
+      return { expected: a, program: { id, name, runCount }, ...(found ? { found } : {}) };
     }),
   );
+}
+
+export async function readPodEntries(object: LoadedObject): Promise<PodEntry[]> {
+  return (await readMap<number, TcPodValue>(pinnedMap(object, MAP_NAMES.pods))).map((e) => podEntry(e.key, e.value));
+}
+
+export async function readProxyEntries(object: LoadedObject): Promise<ProxyEntry[]> {
+  return (await readMap<number, TcProxyValue>(pinnedMap(object, MAP_NAMES.proxies))).filter((e) => e.value.host_ifindex !== 0).map((e) => proxyEntry(e.key, e.value));
+}
+
+export async function readNetfilter(pods: readonly Pod[]): Promise<Record<string, NetfilterSummary>> {
+  return Object.fromEntries(await Promise.all(pods.map(async (p) => [p.name, await readNetfilterSummary(p.netns)] as const)));
 }

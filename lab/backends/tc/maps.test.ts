@@ -1,43 +1,30 @@
-import { describe, expect, it } from 'vitest';
-import { arrayIndex, COUNTER_NAMES, encodeConfig, encodePod, encodeProxy, hexArgs, ipv4Bytes, macBytes } from './maps.ts';
 import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { COUNTER_NAMES, podEntry, podKey, podValue, proxyEntry, proxyValue, tcConfig } from './maps.ts';
 
-describe('tc map encoding (bpf/tc/tc_redirect.h layouts)', () => {
-  it('keys pods by their address in network order, as iph->daddr reads', () => {
-    expect(ipv4Bytes('198.18.1.10')).toEqual([198, 18, 1, 10]);
-    expect(() => ipv4Bytes('198.18.1')).toThrow(/not an IPv4/);
-    expect(() => ipv4Bytes('198.18.1.256')).toThrow(/not an IPv4/);
-  });
-
-  it('encodes struct tc_pod: u32 ifindex (host order), MAC, node, pad', () => {
-    expect(encodePod({ hostIfindex: 0x0102, mac: '0a:1b:2c:3d:4e:5f', node: 2 })).toEqual([0x02, 0x01, 0, 0, 0x0a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f, 2, 0]);
-    expect(() => encodePod({ hostIfindex: 3, mac: '0a:1b:2c:3d:4e:5f', node: 4 })).toThrow(/node index/);
-    expect(() => encodePod({ hostIfindex: -1, mac: '0a:1b:2c:3d:4e:5f', node: 1 })).toThrow(/u32/);
-  });
-
-  it('encodes struct tc_proxy: ifindex, MAC, two pad bytes, then the node address in network order', () => {
-    const bytes = encodeProxy({ hostIfindex: 7, mac: 'aa:bb:cc:dd:ee:ff', nodeIp: '198.18.2.1' });
-    expect(bytes).toHaveLength(16);
-    expect(bytes).toEqual([7, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0, 0, 198, 18, 2, 1]);
-  });
-
-  it('NUL-pads the trace tag to 16 bytes and refuses one that leaves no room for the NUL', () => {
-    const bytes = encodeConfig('lab-ab1cd');
-    expect(bytes).toHaveLength(16);
-    expect(Buffer.from(bytes.slice(0, 9)).toString('ascii')).toBe('lab-ab1cd');
-    expect(bytes.slice(9).every((b) => b === 0)).toBe(true);
-    expect(() => encodeConfig('lab-0123456789ab')).toThrow(/longer than 15/);
-  });
-
-  it('writes bpftool hex arguments two digits per byte', () => {
-    expect(hexArgs(arrayIndex(1))).toEqual(['hex', '01', '00', '00', '00']);
-    expect(() => macBytes('aa:bb:cc:dd:ee')).toThrow(/not a MAC/);
-  });
-
+describe('tc maps', () => {
   it('names the counters in the order of enum tc_counter', () => {
     const header = readFileSync(new URL('../../../bpf/tc/tc_redirect.h', import.meta.url), 'utf8');
     const enumBody = /enum tc_counter \{([\s\S]*?)\};/.exec(header)?.[1] ?? '';
     const names = [...enumBody.matchAll(/^\s*C_(\w+)/gm)].map((m) => m[1]!.toLowerCase()).filter((n) => n !== 'count');
     expect(names).toEqual([...COUNTER_NAMES]);
+  });
+
+  it('gives tc_config every member of struct tc_config, the ports and marks the proxy side uses', () => {
+    const header = readFileSync(new URL('../../../bpf/tc/tc_redirect.h', import.meta.url), 'utf8');
+    const body = /struct tc_config \{([\s\S]*?)\};/.exec(header)?.[1] ?? '';
+    const members = [...body.matchAll(/^\s*(?:char|__u\d+)\s+(\w+)/gm)].map((m) => m[1]).filter((m) => m !== 'reserved');
+    expect(Object.keys(tcConfig('lab-ab1cd')).sort()).toEqual(members.sort());
+    expect(tcConfig('lab-ab1cd')).toMatchObject({ outbound_port: 15001, inbound_port: 15006, hbone_port: 15008, proxy_local_mark: 0x400 });
+  });
+
+  it('keys pods by their network-order address and reads entries back into plain terms', () => {
+    const value = podValue({ hostIfindex: 258, mac: '0a:1b:2c:3d:4e:5f', node: 1 });
+    // As bpftool printed this very entry (lab/bpf/testdata/btf-dumps.json, tc_pods).
+    expect({ key: podKey('198.18.1.10'), value }).toEqual({ key: 167842502, value: { host_ifindex: 258, mac: [10, 27, 44, 61, 78, 95], node: 1 } });
+    expect(podEntry(167842502, { ...value, node: 1 })).toEqual({ ip: '198.18.1.10', hostIfindex: 258, mac: '0a:1b:2c:3d:4e:5f', node: 1 });
+    const proxy = proxyValue({ hostIfindex: 7, mac: 'aa:bb:cc:dd:ee:ff', nodeIp: '198.18.1.1' });
+    expect(proxy.node_ip).toBe(16847558);
+    expect(proxyEntry(1, proxy)).toEqual({ node: 1, hostIfindex: 7, mac: 'aa:bb:cc:dd:ee:ff', nodeIp: '198.18.1.1' });
   });
 });

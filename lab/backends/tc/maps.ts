@@ -1,11 +1,11 @@
-// The tc backend's BPF maps, encoded for `bpftool map update`. The layouts mirror bpf/tc/tc_redirect.h
-// (change both together); multi-byte integers are host order (little-endian here) except addresses,
-// which the programs compare against packet headers and so stay in network order.
-import { run } from '../../host/exec.ts';
+// The tc backend's maps, in the shapes their BTF gives them (bpf/tc/tc_redirect.h): the lab writes
+// and reads them through lab/bpf/maps.ts, which lays the values out from the object's own BTF.
+import { ipv4Field, ipv4OfField, macField, macOfField } from '../../bpf/fields.ts';
+import { PROXY_LOCAL_MARK, PROXY_PORTS, TPROXY_INBOUND_MARK, TPROXY_OUTBOUND_MARK } from './steering.ts';
 
 export const MAP_NAMES = { pods: 'tc_pods', proxies: 'tc_proxies', config: 'tc_config', counters: 'tc_counters' } as const;
 
-/** The counters of enum tc_counter, in order. */
+/** The counters of enum tc_counter, in order (maps.test.ts compares the two). */
 export const COUNTER_NAMES = [
   'outbound_redirect',
   'inbound_redirect',
@@ -21,21 +21,63 @@ export const COUNTER_NAMES = [
   'mark_inbound',
   'no_proxy',
   'no_socket',
+  'not_configured',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
+export type Counters = Record<CounterName, number>;
 
-export const TAG_LEN = 16;
-export const MAX_NODES = 4;
+/** struct tc_pod, as bpftool prints it. */
+export interface TcPodValue {
+  host_ifindex: number;
+  mac: number[];
+  node: number;
+}
 
+/** struct tc_proxy, as bpftool prints it (node_ip: a network-order address field). */
+export interface TcProxyValue {
+  host_ifindex: number;
+  mac: number[];
+  node_ip: number;
+}
+
+/** struct tc_config, as bpftool prints it. */
+export interface TcConfigValue {
+  tag: string;
+  outbound_port: number;
+  inbound_port: number;
+  hbone_port: number;
+  proxy_local_mark: number;
+  tproxy_outbound_mark: number;
+  tproxy_inbound_mark: number;
+}
+
+/** The run's tc_config: its trace tag, and the ports and marks the proxy side is set up with. */
+export function tcConfig(tag: string): TcConfigValue {
+  return {
+    tag,
+    outbound_port: PROXY_PORTS.outbound,
+    inbound_port: PROXY_PORTS.inbound,
+    hbone_port: PROXY_PORTS.hbone,
+    proxy_local_mark: PROXY_LOCAL_MARK,
+    tproxy_outbound_mark: TPROXY_OUTBOUND_MARK,
+    tproxy_inbound_mark: TPROXY_INBOUND_MARK,
+  };
+}
+
+/** A captured pod's entry, in plain terms (evidence). */
 export interface PodEntry {
+  ip: string;
   /** The pod's host-side veth in its node's namespace. */
   hostIfindex: number;
   /** The pod's eth0 MAC. */
   mac: string;
+  /** The node index whose proxy serves it. */
   node: number;
 }
 
+/** A node proxy's entry, in plain terms (evidence). */
 export interface ProxyEntry {
+  node: number;
   hostIfindex: number;
   /** The proxy's eth0 MAC. */
   mac: string;
@@ -43,53 +85,16 @@ export interface ProxyEntry {
   nodeIp: string;
 }
 
-function u32Host(value: number): number[] {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new Error(`not a u32: ${value}`);
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32LE(value);
-  return [...bytes];
+export const podKey = (ip: string): number => ipv4Field(ip);
+
+export function podValue(entry: Omit<PodEntry, 'ip'>): TcPodValue {
+  return { host_ifindex: entry.hostIfindex, mac: macField(entry.mac), node: entry.node };
 }
 
-/** An IPv4 address as the four bytes of its header field (network order). */
-export function ipv4Bytes(address: string): number[] {
-  const octets = address.split('.').map(Number);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new Error(`not an IPv4 address: ${address}`);
-  return octets;
+export function proxyValue(entry: Omit<ProxyEntry, 'node'>): TcProxyValue {
+  return { host_ifindex: entry.hostIfindex, mac: macField(entry.mac), node_ip: ipv4Field(entry.nodeIp) };
 }
 
-export function macBytes(mac: string): number[] {
-  const parts = mac.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) throw new Error(`not a MAC address: ${mac}`);
-  return parts.map((p) => parseInt(p, 16));
-}
+export const podEntry = (key: number, value: TcPodValue): PodEntry => ({ ip: ipv4OfField(key), hostIfindex: value.host_ifindex, mac: macOfField(value.mac), node: value.node });
 
-/** struct tc_pod: u32 host_ifindex, u8 mac[6], u8 node, u8 pad. */
-export function encodePod(entry: PodEntry): number[] {
-  if (!Number.isInteger(entry.node) || entry.node < 0 || entry.node >= MAX_NODES) throw new Error(`node index ${entry.node} is outside 0..${MAX_NODES - 1}`);
-  return [...u32Host(entry.hostIfindex), ...macBytes(entry.mac), entry.node, 0];
-}
-
-/** struct tc_proxy: u32 host_ifindex, u8 mac[6], u8 pad[2], u32 node_ip (network order). */
-export function encodeProxy(entry: ProxyEntry): number[] {
-  return [...u32Host(entry.hostIfindex), ...macBytes(entry.mac), 0, 0, ...ipv4Bytes(entry.nodeIp)];
-}
-
-/** struct tc_config: the run tag, NUL-padded (and NUL-terminated: at most 15 characters). */
-export function encodeConfig(tag: string): number[] {
-  const text = Buffer.from(tag, 'ascii');
-  if (text.length >= TAG_LEN) throw new Error(`trace tag "${tag}" is longer than ${TAG_LEN - 1} characters`);
-  return [...text, ...new Array<number>(TAG_LEN - text.length).fill(0)];
-}
-
-export const arrayIndex = (index: number) => u32Host(index);
-
-/** bpftool's `hex` byte list. */
-export const hexArgs = (bytes: readonly number[]) => ['hex', ...bytes.map((b) => b.toString(16).padStart(2, '0'))];
-
-export async function updateMap(pinnedMap: string, key: readonly number[], value: readonly number[]): Promise<void> {
-  await run('bpftool', ['map', 'update', 'pinned', pinnedMap, 'key', ...hexArgs(key), 'value', ...hexArgs(value)]);
-}
-
-export async function deleteMapEntry(pinnedMap: string, key: readonly number[]): Promise<void> {
-  await run('bpftool', ['map', 'delete', 'pinned', pinnedMap, 'key', ...hexArgs(key)], { allowFailure: true });
-}
+export const proxyEntry = (key: number, value: TcProxyValue): ProxyEntry => ({ node: key, hostIfindex: value.host_ifindex, mac: macOfField(value.mac), nodeIp: ipv4OfField(value.node_ip) });

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { proxyPolicyRouting, skAssignAvailable, tproxyFallbackRules } from './steering.ts';
+import { proxyPolicyRouting, tproxyFallbackRules } from './steering.ts';
 
 describe('proxy-side steering', () => {
-  it('chooses sk_assign only when bpftool lists it among sched_cls helpers', () => {
-    expect(skAssignAvailable({ helpers: { sched_cls_available_helpers: ['bpf_redirect', 'bpf_skc_lookup_tcp', 'bpf_sk_assign'] } })).toBe(true);
-    expect(skAssignAvailable({ helpers: { sched_cls_available_helpers: ['bpf_redirect'], cgroup_skb_available_helpers: ['bpf_sk_assign'] } })).toBe(false);
-    expect(skAssignAvailable({})).toBe(false);
-  });
-
   it('routes marked packets to a local table, as Istio did with table 100', () => {
     expect(proxyPolicyRouting()).toEqual(['rule add fwmark 0x400/0xfff lookup 100', 'route add local default dev lo table 100']);
   });
