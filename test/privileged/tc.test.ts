@@ -51,6 +51,19 @@ describePrivileged('tc backend', { tools: TOOLS, features: FEATURES }, () => {
       expect(await leftoversOf(runId)).toEqual([]);
     });
   }
+
+  it('fails captured connections rather than bypassing a stopped node proxy', async () => {
+    await withCapturedPair('tc', 'cross-node', async (pair) => {
+      const { server, clientAgent, agents, installation } = pair;
+      await agents.listen(server, server.ip, 8080);
+      expect((await clientAgent.probe(server.ip, 8080)).ok).toBe(true);
+      await installation.stopProxy!(server);
+      const refused = await clientAgent.probe(server.ip, 8080, { timeoutMs: 3000 });
+      expect(refused.ok).toBe(false);
+      // The one connection the app ever accepted came through the server node's proxy.
+      expect((await pair.serverAgent.accepts()).filter((a) => a.port === 8080)).toHaveLength(1);
+    });
+  });
 });
 
 describePrivileged('tc backend, TPROXY-mark fallback', { tools: TOOLS, features: [...FEATURES, 'iptables-tproxy'] }, () => {
