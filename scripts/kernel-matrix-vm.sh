@@ -9,7 +9,9 @@
 #   probe/                `lab doctor --save-probe`: bpftool's feature probe and the lab's own probes
 #   verify/<b>-<p>.json   `lab verify --json`, or {"unsupported": reason} for a backend doctor
 #                         reports unsupported on this kernel (not run, and not a failure)
-#   bench/                `lab bench --quick` over the supported backends (results.json, report.md)
+#   bench/                `lab bench --quick` over the supported backends (results.json, report.md),
+#                         with a copy of doctor.json: `lab report --merge` reads it to tell
+#                         "unsupported on this kernel" apart from "not run"
 #   summary.json          what ran and how it ended
 # The cell fails when set-up fails, doctor is not ready, a supported backend's verify fails (a
 # feature that exists but misbehaves), or the bench fails.
@@ -74,6 +76,7 @@ if [ ${#supported[@]} -gt 0 ]; then
   lab bench --quick --backends "$list" --out "$out/bench"
   bench_rc=$?
   [ "$bench_rc" -eq 0 ] || failed+=("bench exited $bench_rc")
+  [ -d "$out/bench" ] && cp "$out/doctor.json" "$out/bench/doctor.json"
 fi
 
 node -e '
