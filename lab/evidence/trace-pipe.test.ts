@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTraceLine, runTag } from './trace-pipe.ts';
+import { parseAnyRunTraceLine, parseTraceLine, runTag } from './trace-pipe.ts';
 
 // Lines as the kernel wrote them (a loopback sockmap run), plus another run's line and a non-BPF line.
 const SAMPLE = [
@@ -27,5 +27,18 @@ describe('trace line parsing', () => {
 
   it('does not take a tag that is a prefix of another run tag', () => {
     expect(parseTraceLine(SAMPLE[0]!, 'lab-tbjd')).toBeUndefined();
+  });
+});
+
+describe('trace lines of any run', () => {
+  it('keeps every lab-tagged bpf_printk line, with the tag still in front, and nothing else', () => {
+    const lines = SAMPLE.flatMap((l) => parseAnyRunTraceLine(l) ?? []);
+    expect(lines.map((l) => l.message.split(' ')[0])).toEqual(['lab-tbjd3', 'lab-tbjd3', 'lab-zz999']);
+    expect(lines[2]).toEqual({ task: 'HAProxy worker-1-77', cpu: 0, timestamp: 1002.000001, message: 'lab-zz999 sockmap connect uid=1337 dst=198.18.1.11:8080 action=skip-own-pod' });
+  });
+
+  it('leaves out printk lines without a lab tag', () => {
+    expect(parseAnyRunTraceLine('  cat-1   [000] ...11  5.0: bpf_trace_printk: hello from another program')).toBeUndefined();
+    expect(parseAnyRunTraceLine('  cat-1   [000] ...11  5.0: bpf_trace_printk: lab- no run id')).toBeUndefined();
   });
 });

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { spawnBackground, type BackgroundProcess } from '../host/exec.ts';
 import type { Lab } from '../topology/lab.ts';
 
+/** What a reader needs of the run it belongs to: its id, its ledger, its teardown. A Lab is one. */
+export type TraceOwner = Pick<Lab, 'runId' | 'record' | 'own'>;
+
 export const TRACEFS_ROOT = '/sys/kernel/tracing';
 const PRINTK_EVENT = 'events/bpf_trace/bpf_trace_printk/enable';
 /** Per-CPU buffer of a reader's instance; the reader drains it continuously, so it only absorbs bursts. */
@@ -31,13 +34,28 @@ export const runTag = (runId: string) => `lab-${runId}`;
 // "  iperf3-4242  [001] d..31  1234.567890: bpf_trace_printk: lab-ab1cd sockmap ..."
 const LINE = /^\s*(.+?)\s+\[(\d+)\]\s+\S+\s+([\d.]+):\s+bpf_trace_printk:\s(.*)$/;
 
-/** Parses one trace line; undefined for lines that are not bpf_printk output or carry another tag. */
-export function parseTraceLine(line: string, tag: string): TraceLine | undefined {
+/** A bpf_printk line with its whole text as `message`; undefined for other lines. */
+function parsePrintkLine(line: string): TraceLine | undefined {
   const match = LINE.exec(line);
   if (!match) return undefined;
   const [, task, cpu, timestamp, text] = match as unknown as [string, string, string, string, string];
-  if (!text.startsWith(`${tag} `)) return undefined;
-  return { task, cpu: Number(cpu), timestamp: Number(timestamp), message: text.slice(tag.length + 1).trimEnd() };
+  return { task, cpu: Number(cpu), timestamp: Number(timestamp), message: text.trimEnd() };
+}
+
+/** Parses one trace line; undefined for lines that are not bpf_printk output or carry another tag. */
+export function parseTraceLine(line: string, tag: string): TraceLine | undefined {
+  const parsed = parsePrintkLine(line);
+  if (!parsed?.message.startsWith(`${tag} `)) return undefined;
+  return { ...parsed, message: parsed.message.slice(tag.length + 1) };
+}
+
+/** Any lab run's tag at the head of a line's text. */
+const ANY_RUN_TAG = /^lab-[a-z0-9]+ /;
+
+/** Parses a line of any lab run; its `message` keeps the run's tag in front ("lab-ab1cd sockmap ..."). */
+export function parseAnyRunTraceLine(line: string): TraceLine | undefined {
+  const parsed = parsePrintkLine(line);
+  return parsed && ANY_RUN_TAG.test(parsed.message) ? parsed : undefined;
 }
 
 export class TraceReader {
@@ -51,14 +69,16 @@ export class TraceReader {
     readonly tag: string,
     readonly instanceDir: string,
     private readonly reader: BackgroundProcess,
+    private readonly parse: (line: string) => TraceLine | undefined,
   ) {}
 
   /**
-   * Starts collecting the lines tagged `tag` (default: the lab's run tag). `name` tells apart two
+   * Starts collecting the lines tagged `tag` (default: the lab's run tag), or with `anyRun` those of
+   * every lab run (parseAnyRunTraceLine: the tag stays in each message). `name` tells apart two
    * readers of one run. The instance and the reader are in the ledger, so teardown removes them
    * even when stop() is never called.
    */
-  static start(lab: Lab, options: { name: string; tag?: string }): TraceReader {
+  static start(lab: TraceOwner, options: { name: string; tag?: string; anyRun?: boolean }): TraceReader {
     if (!existsSync(join(TRACEFS_ROOT, PRINTK_EVENT))) {
       throw new Error(`${TRACEFS_ROOT} has no bpf_trace_printk event: mount tracefs (scripts/setup.sh does) on a kernel with BPF events`);
     }
@@ -74,7 +94,9 @@ export class TraceReader {
     // cannot be interrupted, while a child process is simply killed.
     const reader = spawnBackground('cat', [join(instanceDir, 'trace_pipe')], { maxLifetimeMs: 60 * 60_000, graceMs: 500 });
     lab.record({ kind: 'process', pid: reader.pid, command: reader.command });
-    return lab.own(new TraceReader(options.tag ?? runTag(lab.runId), instanceDir, reader));
+    const tag = options.tag ?? runTag(lab.runId);
+    const parse = options.anyRun ? parseAnyRunTraceLine : (line: string) => parseTraceLine(line, tag);
+    return lab.own(new TraceReader(tag, instanceDir, reader, parse));
   }
 
   /** Tagged lines seen so far. */
@@ -88,7 +110,7 @@ export class TraceReader {
     this.consumed = all.length;
     let newline: number;
     while ((newline = this.pending.indexOf('\n')) >= 0) {
-      const parsed = parseTraceLine(this.pending.slice(0, newline), this.tag);
+      const parsed = this.parse(this.pending.slice(0, newline));
       this.pending = this.pending.slice(newline + 1);
       if (parsed) this.collected.push(parsed);
     }
