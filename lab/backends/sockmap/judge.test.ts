@@ -432,6 +432,18 @@ describe.each(PLACEMENTS)('sockmap judge on real %s evidence', (placement) => {
   });
 });
 
+describe('sockmap judge without the plan', () => {
+  it('judges evidence whose every step failed without throwing, failing what needed those steps', () => {
+    const empty = structuredClone(recorded['same-node']);
+    empty.plan = { probes: {}, accepts: {}, counterDeltas: {}, failures: [{ step: 'start the apps', error: 'agent exited' }] };
+    const checks = judged(empty);
+    expect(checks.every((c) => c.detail.length > 0)).toBe(true);
+    // What still holds without traffic results: the pods' netfilter state, the SOCKHASH, getsockopt, the trace.
+    expect(checks.filter((c) => c.ok).map((c) => c.name)).toEqual(['original-dst-from-getsockopt', 'no-iptables-rules-in-pods', 'sockhash-held-sockets', 'sk-msg-misses-explained', 'established-events-traced']);
+    expect(checks.find((c) => c.name === 'hbone-not-rewritten')!.detail).toBe('the probe hbone step did not run');
+  });
+});
+
 describe('sockmap judge mutations', () => {
   it('make every check fail alone in at least one placement', () => {
     const names = judged(recorded['same-node']).map((c) => c.name);
