@@ -21,3 +21,21 @@ it('rejects a tproxy slice that TPROXY never saw', () => {
   expect(check.ok).toBe(false);
   expect(check.detail).toMatch(/short: server ISTIO_TPROXY packets/);
 });
+
+it('rejects a sockmap slice whose bytes did not all go through sk_msg (a fallback to plain TCP)', async () => {
+  const { sockmapBackend } = await import('../backends/sockmap/sockmap.ts');
+  const delta = { rewriteOutbound: 2, rewriteInbound: 2, msgRedirected: 900, msgRedirectedBytes: 1_000_000 };
+  expect(sockmapBackend.judgeSlice!(delta, { metric: 'throughput', connections: 2, bytesSent: 1_000_000 }).ok).toBe(true);
+  const check = sockmapBackend.judgeSlice!(delta, { metric: 'throughput', connections: 2, bytesSent: 5_000_000 });
+  expect(check.ok).toBe(false);
+  expect(check.detail).toMatch(/short: msgRedirectedBytes/);
+});
+
+it('rejects a tc slice whose connections were not steered to a proxy listener', async () => {
+  const { tcBackend } = await import('../backends/tc/tc.ts');
+  const delta = { outbound_redirect: 40, inbound_redirect: 38, assign_listener: 0, mark_outbound: 0, mark_inbound: 0, proxy_connections: 1 };
+  const check = tcBackend.judgeSlice!(delta, { metric: 'latency', connections: 1 });
+  expect(check.ok).toBe(false);
+  expect(check.detail).toMatch(/short: steered/);
+  expect(tcBackend.judgeSlice!({ ...delta, assign_listener: 2 }, { metric: 'latency', connections: 1 }).ok).toBe(true);
+});

@@ -7,6 +7,7 @@ import type { KernelFeature } from '../../features/names.ts';
 import type { RunningProxy } from '../../proxy/proxy.ts';
 import { startSidecars } from '../../proxy/sidecar.ts';
 import type { Lab, Pod } from '../../topology/lab.ts';
+import { countersAccountFor } from '../../judge/slice.ts';
 import type { BackendDescriptor, Installation, PathCounters } from '../descriptor.ts';
 import { judgeSockmap } from './checks.ts';
 import { installDatapath, readSockhash, SOCKHASH_MAP, type SockmapDatapath } from './datapath.ts';
@@ -66,4 +67,14 @@ export const sockmapBackend: BackendDescriptor<SockmapEvidence> = {
   plan: SOCKMAP_PLAN,
   install: ({ lab, captured }) => installSockmap(lab, captured),
   judge: judgeSockmap,
+  // connect4 rewrites each app connection to the client sidecar and each sidecar connection to the
+  // server's 15006; the app's every byte goes from its socket to the sidecar's by sk_msg (that leg
+  // is always in one pod), so the redirected bytes cover what the slice sent.
+  judgeSlice: (delta, slice) =>
+    countersAccountFor(delta, [
+      { counter: 'rewriteOutbound', atLeast: slice.connections, why: 'each app connection sent to its sidecar by connect4' },
+      { counter: 'rewriteInbound', atLeast: slice.connections, why: "each sidecar connection sent to the server's 15006 by connect4" },
+      { counter: 'msgRedirected', atLeast: 1, why: 'the slice sent messages through sk_msg' },
+      ...(slice.bytesSent === undefined ? [] : [{ counter: 'msgRedirectedBytes', atLeast: slice.bytesSent, why: "every byte the client sent redirected from the app's socket" }]),
+    ]),
 };

@@ -8,6 +8,7 @@ import { enableBpfStats } from '../../bpf/stats.ts';
 import { runTag, TraceReader } from '../../evidence/trace-pipe.ts';
 import type { KernelFeature } from '../../features/names.ts';
 import type { Pod } from '../../topology/lab.ts';
+import { countersAccountFor } from '../../judge/slice.ts';
 import type { BackendDescriptor, InstallRequest, Installation, PathCounters } from '../descriptor.ts';
 import { detachAll, type Attachment } from './attach.ts';
 import { capturePod, podAttachments, releasePod } from './capture.ts';
@@ -119,4 +120,13 @@ export const tcBackend: BackendDescriptor<TcEvidence> = {
   plan: TC_PLAN,
   install: (request) => installTc(request),
   judge: judgeTc,
+  // Every connection's packets are redirected to a node proxy on the way out and on the way in, its
+  // SYN is steered to the proxy's listener (sk_assign or the TPROXY mark), and the proxy logs it.
+  judgeSlice: (delta, slice) =>
+    countersAccountFor({ ...delta, steered: (delta['assign_listener'] ?? 0) + (delta['mark_outbound'] ?? 0) + (delta['mark_inbound'] ?? 0) }, [
+      { counter: 'outbound_redirect', atLeast: slice.connections, why: "each connection's packets sent to the node proxy by app_outbound" },
+      { counter: 'inbound_redirect', atLeast: slice.connections, why: "each connection's packets sent to the node proxy by app_inbound" },
+      { counter: 'steered', atLeast: slice.connections, why: "each connection's SYN handed to a proxy listener" },
+      { counter: 'proxy_connections', atLeast: slice.connections, why: 'each connection logged by a node proxy' },
+    ]),
 };
