@@ -6,7 +6,7 @@
 import { nftListingForm } from './conformance/nft-listing.ts';
 import { NFT_MANGLE_TABLE, NFT_NAT_TABLE } from './nftables.ts';
 import { ISTIO_PORTS } from './ports.ts';
-import { DEFAULT_CAPTURE, type IstioCaptureConfig } from './sidecar-config.ts';
+import { DEFAULT_CAPTURE, DEFAULT_TPROXY_CAPTURE, type IstioCaptureConfig, type TproxyCaptureConfig } from './sidecar-config.ts';
 
 export type RulesFlavour = 'iptables' | 'nftables';
 
@@ -23,6 +23,8 @@ export interface SidecarRuleIds {
     passthroughReturn: string;
     /** ISTIO_OUTPUT / istio-output: traffic to 127.0.0.1 is left alone. */
     localhostReturn: string;
+    /** ISTIO_OUTPUT / istio-output: loopback traffic of any UID but the proxy's is left alone. */
+    loopbackNonProxyReturn: string;
     /** ISTIO_INBOUND / istio-inbound (nat in REDIRECT mode, mangle in TPROXY mode): an excluded port. */
     excludedInbound(port: number): string;
   };
@@ -39,6 +41,7 @@ export function sidecarRuleIds(flavour: RulesFlavour, c: IstioCaptureConfig = DE
         proxyUidReturn: `-m owner --uid-owner ${c.proxyUid} -j RETURN`,
         passthroughReturn: `-s ${passthrough}/32 -o lo -j RETURN`,
         localhostReturn: '-d 127.0.0.1/32 -j RETURN',
+        loopbackNonProxyReturn: `-o lo -m owner ! --uid-owner ${c.proxyUid} -j RETURN`,
         excludedInbound: (port) => `-p tcp -m tcp --dport ${port} -j RETURN`,
       },
     };
@@ -52,7 +55,45 @@ export function sidecarRuleIds(flavour: RulesFlavour, c: IstioCaptureConfig = DE
       proxyUidReturn: nftListingForm(`skuid ${c.proxyUid} counter return`),
       passthroughReturn: nftListingForm(`oifname lo ip saddr ${passthrough}/32 counter return`),
       localhostReturn: nftListingForm('ip daddr 127.0.0.1/32 counter return'),
+      loopbackNonProxyReturn: nftListingForm(`oifname lo skuid != ${c.proxyUid} counter return`),
       excludedInbound: (port) => nftListingForm(`meta l4proto tcp tcp dport ${port} counter return`),
+    },
+  };
+}
+
+/** The mangle-side rules of TPROXY mode that the checks read, named as each reader reports them. */
+export interface TproxyRuleIds {
+  /** The mangle table's output base chain. */
+  mangleOutputChain: string;
+  rules: {
+    /** Mangle ISTIO_INBOUND / istio-inbound: the sidecar's passthrough (from 127.0.0.6 over lo). */
+    passthroughInbound: string;
+    /** Mangle OUTPUT / output: the proxy's own loopback traffic to a non-127.0.0.1 address is marked. */
+    proxyLoopbackMark: string;
+    /** Mangle ISTIO_INBOUND / istio-inbound: loopback traffic without the proxy's mark is left alone. */
+    loopbackInbound: string;
+  };
+}
+
+export function tproxyRuleIds(flavour: RulesFlavour, c: TproxyCaptureConfig = DEFAULT_TPROXY_CAPTURE): TproxyRuleIds {
+  const passthrough = ISTIO_PORTS.inboundPassthroughSource;
+  if (flavour === 'iptables') {
+    const hex = (mark: number) => `0x${mark.toString(16)}`;
+    return {
+      mangleOutputChain: 'OUTPUT',
+      rules: {
+        passthroughInbound: `-s ${passthrough}/32 -i lo -p tcp -j RETURN`,
+        proxyLoopbackMark: `! -d 127.0.0.1/32 -o lo -p tcp -m owner --uid-owner ${c.proxyUid} -j MARK --set-xmark ${hex(c.proxyLoopbackMark)}/0xffffffff`,
+        loopbackInbound: `-i lo -p tcp -m mark ! --mark ${hex(c.proxyLoopbackMark)} -j RETURN`,
+      },
+    };
+  }
+  return {
+    mangleOutputChain: 'output',
+    rules: {
+      passthroughInbound: nftListingForm(`iifname lo meta l4proto tcp ip saddr ${passthrough}/32 counter return`),
+      proxyLoopbackMark: nftListingForm(`oifname lo meta l4proto tcp ip daddr != 127.0.0.1/32 skuid ${c.proxyUid} counter meta mark set ${c.proxyLoopbackMark}`),
+      loopbackInbound: nftListingForm(`iifname lo meta l4proto tcp mark != ${c.proxyLoopbackMark} counter return`),
     },
   };
 }

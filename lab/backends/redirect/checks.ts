@@ -1,39 +1,38 @@
 // Judging REDIRECT mode from its evidence: the sidecars' logs of original destinations, the nat
-// counters, the peer address the app saw, and conntrack's record of the NAT. Pure functions.
+// counters, the peer address the app saw, and conntrack's record of the NAT. Pure functions. The same
+// checks judge both rule flavours: the rules are named by sidecarRuleIds(flavour).
 import type { ConntrackEntry } from '../../evidence/conntrack.ts';
-import { packetsOfRule, packetsTo, type IptablesSnapshot } from '../../evidence/iptables.ts';
+import { packetsTo, type IptablesSnapshot } from '../../evidence/iptables.ts';
 import { connectionsTo, describeConnections, type ProxyConnection } from '../../evidence/proxy-log.ts';
 import { ISTIO_PORTS } from '../../istio/ports.ts';
+import type { SidecarRuleIds } from '../../istio/rule-ids.ts';
 import type { Check } from '../../judge/check.ts';
-import { STANDARD_PROBES, VERIFY_PORTS, type VerifyEvidence } from '../../judge/plan.ts';
-import { bulkBytesIntact, excludedProbeNames, iperfThroughPath, peersSeen, probesEchoed, type ProxyOnPath } from '../../judge/shared.ts';
-import { outboundCaptured, proxyUidNotCaptured } from '../../judge/sidecar.ts';
-import { INBOUND_LISTENER, OUTBOUND_LISTENER } from '../../proxy/sidecar.ts';
+import { VERIFY_PORTS, type VerifyEvidence } from '../../judge/plan.ts';
+import { bulkBytesIntact, iperfThroughPath, peersSeen, probesEchoed } from '../../judge/shared.ts';
+import { excludedPortsNotCaptured, loopbackNotCaptured, outboundCaptured, proxyUidNotCaptured, rulesIn, sidecarsOnPath, SIDECAR_PROBES } from '../../judge/sidecar.ts';
+import { INBOUND_LISTENER } from '../../proxy/sidecar.ts';
 
 export interface RedirectEvidence {
   /** Each sidecar's connection log. */
   clientLog: ProxyConnection[];
   serverLog: ProxyConnection[];
-  /** Each pod's rules with their counters (iptables-save -c). */
+  /** Each pod's rules with their counters (iptables-save -c, or nft -j list ruleset for native nftables). */
   clientRules: IptablesSnapshot;
   serverRules: IptablesSnapshot;
   serverConntrack: ConntrackEntry[];
 }
 
-/** ISTIO_OUTPUT's two rules that let loopback traffic go, as iptables-save prints them. */
-export const LOOPBACK_RETURNS = ['-d 127.0.0.1/32 -j RETURN', `-o lo -m owner ! --uid-owner ${ISTIO_PORTS.proxyUid} -j RETURN`] as const;
-
 type Evidence = VerifyEvidence<RedirectEvidence>;
 
-function inboundCaptured(e: Evidence): Check {
+function inboundCaptured(e: Evidence, ids: SidecarRuleIds): Check {
   const app = `${e.server.ip}:${VERIFY_PORTS.app}`;
   const inbound = connectionsTo(e.collected.serverLog, INBOUND_LISTENER, VERIFY_PORTS.app).filter((c) => c.originalDst === app);
-  const inRedirected = packetsTo(e.collected.serverRules, 'ISTIO_IN_REDIRECT', 'REDIRECT');
+  const inRedirected = packetsTo(rulesIn(e.collected.serverRules, ids.tables.nat), ids.chains.inRedirect, ids.targets.redirect);
   const appPeers = peersSeen(e, VERIFY_PORTS.app);
   return {
     name: 'inbound-captured',
     ok: inbound.length > 0 && inRedirected > 0 && appPeers.length > 0 && appPeers.every((p) => p === ISTIO_PORTS.inboundPassthroughSource),
-    detail: `server sidecar :${ISTIO_PORTS.inboundCapture} ${describeConnections(inbound)}; ISTIO_IN_REDIRECT matched ${inRedirected} packets; app saw peers ${appPeers.join(', ') || 'none'}`,
+    detail: `server sidecar :${ISTIO_PORTS.inboundCapture} ${describeConnections(inbound)}; ${ids.chains.inRedirect} matched ${inRedirected} packets; app saw peers ${appPeers.join(', ') || 'none'}`,
   };
 }
 
@@ -46,42 +45,18 @@ function inboundNatInConntrack(e: Evidence): Check {
   };
 }
 
-function excludedPortsNotCaptured(e: Evidence): Check {
-  const excluded = ISTIO_PORTS.excludedInbound.map((port) => ({
-    port,
-    inbound: connectionsTo(e.collected.serverLog, INBOUND_LISTENER, port).length,
-    peers: peersSeen(e, port),
-  }));
-  return {
-    name: 'excluded-ports-not-captured',
-    ok: excluded.every((x) => x.inbound === 0 && x.peers.length > 0 && !x.peers.includes(ISTIO_PORTS.inboundPassthroughSource)),
-    detail: excluded.map((x) => `:${x.port} server sidecar logged ${x.inbound}, app saw ${x.peers.join(', ') || 'nothing'}`).join('; '),
-  };
-}
-
-function loopbackNotCaptured(e: Evidence): Check {
-  const captured = e.collected.clientLog.filter((c) => c.originalDst.endsWith(`:${VERIFY_PORTS.loopback}`)).length;
-  const returns = LOOPBACK_RETURNS.map((rule) => packetsOfRule(e.collected.clientRules, 'ISTIO_OUTPUT', rule));
-  return {
-    name: 'loopback-not-captured',
-    ok: e.plan.probes['loopback']?.ok === true && captured === 0 && returns.reduce((a, b) => a + b, 0) > 0,
-    detail: `127.0.0.1:${VERIFY_PORTS.loopback}: client sidecar logged ${captured}; loopback RETURN rules matched ${returns.join(' + ')} packets`,
-  };
-}
-
-export function judgeRedirect(e: Evidence): Check[] {
-  const onPath: ProxyOnPath[] = [
-    { name: 'client sidecar', connections: e.collected.clientLog.filter((c) => c.listener === OUTBOUND_LISTENER) },
-    { name: 'server sidecar', connections: e.collected.serverLog.filter((c) => c.listener === INBOUND_LISTENER) },
-  ];
+export function judgeRedirect(e: Evidence, ids: SidecarRuleIds): Check[] {
+  const c = e.collected;
+  const clientNat = rulesIn(c.clientRules, ids.tables.nat);
+  const onPath = sidecarsOnPath(c.clientLog, c.serverLog);
   return [
-    outboundCaptured(e, e.collected.clientLog, e.collected.clientRules),
-    inboundCaptured(e),
+    outboundCaptured(e, c.clientLog, clientNat, ids),
+    inboundCaptured(e, ids),
     inboundNatInConntrack(e),
-    excludedPortsNotCaptured(e),
-    proxyUidNotCaptured(e, e.collected.clientLog, e.collected.clientRules),
-    loopbackNotCaptured(e),
-    probesEchoed(e, [...STANDARD_PROBES, ...excludedProbeNames(ISTIO_PORTS.excludedInbound)]),
+    excludedPortsNotCaptured(e, c.serverLog, { role: 'nat', rules: rulesIn(c.serverRules, ids.tables.nat) }, ids),
+    proxyUidNotCaptured(e, c.clientLog, clientNat, ids),
+    loopbackNotCaptured(e, c.clientLog, clientNat, ids),
+    probesEchoed(e, SIDECAR_PROBES),
     bulkBytesIntact(e, onPath),
     iperfThroughPath(e, onPath),
   ];

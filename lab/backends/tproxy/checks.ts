@@ -1,21 +1,29 @@
 // Judging TPROXY mode from its evidence: the sidecars' logs of original destinations, the mangle
 // (inbound) and nat (outbound) counters, conntrack's proof that inbound was not NATed, the policy
-// routing in each pod (and nowhere else), and the pod sysctls TPROXY depends on. Pure functions.
+// routing in each pod (and nowhere else), and the pod sysctls TPROXY depends on. Pure functions. The
+// same checks judge both rule flavours: the rules are named by sidecarRuleIds and tproxyRuleIds.
 import type { ConntrackEntry } from '../../evidence/conntrack.ts';
 import { packetsOfRule, packetsTo, type IptablesSnapshot } from '../../evidence/iptables.ts';
 import { connectionsTo, describeConnections, type ProxyConnection } from '../../evidence/proxy-log.ts';
-import { DEFAULT_TPROXY_CAPTURE } from '../../istio/iptables.ts';
 import { ISTIO_PORTS } from '../../istio/ports.ts';
+import type { SidecarRuleIds, TproxyRuleIds } from '../../istio/rule-ids.ts';
+import { DEFAULT_TPROXY_CAPTURE } from '../../istio/sidecar-config.ts';
 import type { Check } from '../../judge/check.ts';
-import { STANDARD_PROBES, VERIFY_PORTS, type VerifyEvidence } from '../../judge/plan.ts';
-import { bulkBytesIntact, excludedProbeNames, iperfThroughPath, peersSeen, probesEchoed, type ProxyOnPath } from '../../judge/shared.ts';
-import { outboundCaptured, proxyUidNotCaptured } from '../../judge/sidecar.ts';
-import { INBOUND_LISTENER, OUTBOUND_LISTENER } from '../../proxy/sidecar.ts';
+import { VERIFY_PORTS, type VerifyEvidence } from '../../judge/plan.ts';
+import { bulkBytesIntact, iperfThroughPath, peersSeen, probesEchoed } from '../../judge/shared.ts';
+import { excludedPortsNotCaptured, loopbackNotCaptured, outboundCaptured, proxyUidNotCaptured, rulesIn, sidecarsOnPath, SIDECAR_PROBES } from '../../judge/sidecar.ts';
+import { INBOUND_LISTENER } from '../../proxy/sidecar.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
 
 const { tproxyMark, routeTable } = DEFAULT_TPROXY_CAPTURE;
-/** iptables-save and `ip rule` print marks in hex. */
+/** `ip rule` prints marks in hex. */
 export const hexMark = (mark: number) => `0x${mark.toString(16)}`;
+
+/** The rules the TPROXY checks read, in one flavour. */
+export interface TproxyJudgeIds {
+  sidecar: SidecarRuleIds;
+  tproxy: TproxyRuleIds;
+}
 
 export interface IpRule {
   fwmark?: string;
@@ -30,7 +38,7 @@ export interface IpRoute {
 export interface TproxyEvidence {
   clientLog: ProxyConnection[];
   serverLog: ProxyConnection[];
-  /** Each pod's rules with their counters (iptables-save -c), all tables. */
+  /** Each pod's rules with their counters, all tables (iptables-save -c, or nft -j list ruleset for native nftables). */
   clientRules: IptablesSnapshot;
   serverRules: IptablesSnapshot;
   serverConntrack: ConntrackEntry[];
@@ -45,46 +53,29 @@ export interface TproxyEvidence {
 
 type Evidence = VerifyEvidence<TproxyEvidence>;
 
-/** The evidence of one pod's rules, split by table: chain names (ISTIO_INBOUND, OUTPUT) exist in both. */
-function table(snapshot: IptablesSnapshot, name: string): IptablesSnapshot {
-  const rules = snapshot.rules.filter((r) => r.table === name);
-  return { rules, ruleCount: rules.length };
-}
-
-export function judgeTproxy(e: Evidence): Check[] {
+export function judgeTproxy(e: Evidence, ids: TproxyJudgeIds): Check[] {
   const c = e.collected;
-  const onPath: ProxyOnPath[] = [
-    { name: 'client sidecar', connections: c.clientLog.filter((x) => x.listener === OUTBOUND_LISTENER) },
-    { name: 'server sidecar', connections: c.serverLog.filter((x) => x.listener === INBOUND_LISTENER) },
-  ];
-  const clientNat = table(c.clientRules, 'nat');
+  const onPath = sidecarsOnPath(c.clientLog, c.serverLog);
+  const { nat, mangle } = ids.sidecar.tables;
+  const clientNat = rulesIn(c.clientRules, nat);
+  const clientLoReturns = packetsOfRule(rulesIn(c.clientRules, mangle), ids.sidecar.chains.inbound, ids.tproxy.rules.loopbackInbound);
   return [
-    // Outbound is unchanged from REDIRECT mode: nat REDIRECT to the client sidecar's 15001.
-    outboundCaptured(e, c.clientLog, clientNat),
+    // Outbound is unchanged from REDIRECT mode: nat redirect to the client sidecar's 15001.
+    outboundCaptured(e, c.clientLog, clientNat, ids.sidecar),
     inboundCapturedWithOriginalDst(e),
-    tproxyCountersMoved(e),
-    inboundNotNatted(e),
+    tproxyCountersMoved(e, ids.sidecar),
+    inboundNotNatted(e, ids.sidecar),
     policyRoutingOnlyInPods(e),
     podSysctls(e),
-    excludedPortsNotCaptured(e),
-    passthroughNotCaptured(e),
-    proxyUidNotCaptured(e, c.clientLog, clientNat),
-    loopbackNotCaptured(e),
-    probesEchoed(e, [...STANDARD_PROBES, ...excludedProbeNames(ISTIO_PORTS.excludedInbound)]),
+    excludedPortsNotCaptured(e, c.serverLog, { role: 'mangle', rules: rulesIn(c.serverRules, mangle) }, ids.sidecar),
+    passthroughNotCaptured(e, ids),
+    proxyUidNotCaptured(e, c.clientLog, clientNat, ids.sidecar),
+    loopbackNotCaptured(e, c.clientLog, clientNat, ids.sidecar, clientLoReturns),
+    probesEchoed(e, SIDECAR_PROBES),
     bulkBytesIntact(e, onPath),
     iperfThroughPath(e, onPath),
   ];
 }
-
-/** The rules these checks read, as iptables-save prints them (exact text, never a substring). */
-export const TPROXY_RULES = {
-  excludedReturn: (port: number) => `-p tcp -m tcp --dport ${port} -j RETURN`,
-  passthroughInbound: `-s ${ISTIO_PORTS.inboundPassthroughSource}/32 -i lo -p tcp -j RETURN`,
-  passthroughOutput: `-s ${ISTIO_PORTS.inboundPassthroughSource}/32 -o lo -j RETURN`,
-  proxyLoopbackMark: `! -d 127.0.0.1/32 -o lo -p tcp -m owner --uid-owner ${ISTIO_PORTS.proxyUid} -j MARK --set-xmark ${hexMark(DEFAULT_TPROXY_CAPTURE.proxyLoopbackMark)}/0xffffffff`,
-  loopbackInbound: `-i lo -p tcp -m mark ! --mark ${hexMark(DEFAULT_TPROXY_CAPTURE.proxyLoopbackMark)} -j RETURN`,
-  loopbackOutput: ['-d 127.0.0.1/32 -j RETURN', `-o lo -m owner ! --uid-owner ${ISTIO_PORTS.proxyUid} -j RETURN`],
-} as const;
 
 /**
  * The server sidecar's transparent 15006 socket logged the app's address as its local address
@@ -102,15 +93,15 @@ function inboundCapturedWithOriginalDst(e: Evidence): Check {
   };
 }
 
-/** TPROXY took the first packet of each inbound connection; ISTIO_DIVERT marked the rest. */
-function tproxyCountersMoved(e: Evidence): Check {
-  const mangle = table(e.collected.serverRules, 'mangle');
-  const tproxied = packetsTo(mangle, 'ISTIO_TPROXY', 'TPROXY');
-  const diverted = packetsTo(mangle, 'ISTIO_DIVERT', 'MARK');
+/** TPROXY took the first packet of each inbound connection; the divert chain marked the rest. */
+function tproxyCountersMoved(e: Evidence, ids: SidecarRuleIds): Check {
+  const mangle = rulesIn(e.collected.serverRules, ids.tables.mangle);
+  const tproxied = packetsTo(mangle, ids.chains.tproxy, ids.targets.tproxy);
+  const diverted = packetsTo(mangle, ids.chains.divert, ids.targets.divertMark);
   return {
     name: 'tproxy-counters',
     ok: tproxied > 0 && diverted > 0,
-    detail: `server mangle: ISTIO_TPROXY TPROXY matched ${tproxied} packets (new connections), ISTIO_DIVERT MARK ${hexMark(tproxyMark)} matched ${diverted} (established)`,
+    detail: `server mangle: ${ids.chains.tproxy} ${ids.targets.tproxy} matched ${tproxied} packets (new connections), ${ids.chains.divert} ${ids.targets.divertMark} ${hexMark(tproxyMark)} matched ${diverted} (established)`,
   };
 }
 
@@ -119,12 +110,12 @@ function tproxyCountersMoved(e: Evidence): Check {
  * client's connection to the app is its own mirror (reply from :8080, not :15006), and the nat
  * table's inbound redirect never fired. The client's outbound leg is NATed to 15001, as it should be.
  */
-function inboundNotNatted(e: Evidence): Check {
+function inboundNotNatted(e: Evidence, ids: SidecarRuleIds): Check {
   const { client, server } = e;
   const leg = (x: ConntrackEntry) => x.original.src === client.ip && x.original.dst === server.ip && x.original.dport === VERIFY_PORTS.app;
   const inbound = e.collected.serverConntrack.filter(leg);
   const natted = inbound.filter((x) => x.nat);
-  const natRedirects = packetsTo(table(e.collected.serverRules, 'nat'), 'ISTIO_IN_REDIRECT', 'REDIRECT');
+  const natRedirects = packetsTo(rulesIn(e.collected.serverRules, ids.tables.nat), ids.chains.inRedirect, ids.targets.redirect);
   const outbound = e.collected.clientConntrack.filter((x) => leg(x) && x.nat && x.reply.sport === ISTIO_PORTS.outboundCapture);
   const sample = (natted[0] ?? inbound[0])?.raw;
   return {
@@ -132,7 +123,7 @@ function inboundNotNatted(e: Evidence): Check {
     ok: inbound.length > 0 && natted.length === 0 && natRedirects === 0 && outbound.length > 0,
     detail:
       `server conntrack: ${inbound.length} entries for ${client.ip} -> ${server.ip}:${VERIFY_PORTS.app}, ${natted.length} NATed` +
-      `${sample ? ` (${sample})` : ''}; nat ISTIO_IN_REDIRECT matched ${natRedirects} packets; ` +
+      `${sample ? ` (${sample})` : ''}; nat ${ids.chains.inRedirect} matched ${natRedirects} packets; ` +
       `client conntrack: ${outbound.length} outbound entries NATed to :${ISTIO_PORTS.outboundCapture}${outbound[0] ? ` (${outbound[0].raw})` : ''}`,
   };
 }
@@ -170,51 +161,24 @@ function podSysctls(e: Evidence): Check {
   };
 }
 
-function excludedPortsNotCaptured(e: Evidence): Check {
-  const mangle = table(e.collected.serverRules, 'mangle');
-  const excluded = ISTIO_PORTS.excludedInbound.map((port) => ({
-    port,
-    inbound: connectionsTo(e.collected.serverLog, INBOUND_LISTENER, port).length,
-    returns: packetsOfRule(mangle, 'ISTIO_INBOUND', TPROXY_RULES.excludedReturn(port)),
-    peers: peersSeen(e, port),
-  }));
-  return {
-    name: 'excluded-ports-not-captured',
-    ok: excluded.every((x) => x.inbound === 0 && x.returns > 0 && x.peers.length > 0 && !x.peers.includes(ISTIO_PORTS.inboundPassthroughSource)),
-    detail: excluded.map((x) => `:${x.port} mangle RETURN matched ${x.returns} packets, server sidecar logged ${x.inbound}, app saw ${x.peers.join(', ') || 'nothing'}`).join('; '),
-  };
-}
-
 /**
  * The sidecar's own hand-off to the app (from 127.0.0.6 over lo, marked 1338 by the proxy-owner
  * rule) is let through on both hooks and never comes back to the sidecar: every inbound connection
  * it logged came from the client pod.
  */
-function passthroughNotCaptured(e: Evidence): Check {
-  const mangle = table(e.collected.serverRules, 'mangle');
-  const nat = table(e.collected.serverRules, 'nat');
-  const inboundReturns = packetsOfRule(mangle, 'ISTIO_INBOUND', TPROXY_RULES.passthroughInbound);
-  const outputReturns = packetsOfRule(nat, 'ISTIO_OUTPUT', TPROXY_RULES.passthroughOutput);
-  const proxyMarked = packetsOfRule(mangle, 'OUTPUT', TPROXY_RULES.proxyLoopbackMark);
+function passthroughNotCaptured(e: Evidence, ids: TproxyJudgeIds): Check {
+  const { tables, chains, rules } = ids.sidecar;
+  const mangle = rulesIn(e.collected.serverRules, tables.mangle);
+  const nat = rulesIn(e.collected.serverRules, tables.nat);
+  const inboundReturns = packetsOfRule(mangle, chains.inbound, ids.tproxy.rules.passthroughInbound);
+  const outputReturns = packetsOfRule(nat, chains.output, rules.passthroughReturn);
+  const proxyMarked = packetsOfRule(mangle, ids.tproxy.mangleOutputChain, ids.tproxy.rules.proxyLoopbackMark);
   const looped = e.collected.serverLog.filter((c) => c.listener === INBOUND_LISTENER && !c.client.startsWith(`${e.client.ip}:`));
   return {
     name: 'passthrough-not-captured',
     ok: inboundReturns > 0 && outputReturns > 0 && proxyMarked > 0 && looped.length === 0,
     detail:
-      `server: mangle ISTIO_INBOUND ${ISTIO_PORTS.inboundPassthroughSource} RETURN matched ${inboundReturns} packets, nat ISTIO_OUTPUT ${ISTIO_PORTS.inboundPassthroughSource} RETURN ${outputReturns}, ` +
+      `server: mangle ${chains.inbound} ${ISTIO_PORTS.inboundPassthroughSource} RETURN matched ${inboundReturns} packets, nat ${chains.output} ${ISTIO_PORTS.inboundPassthroughSource} RETURN ${outputReturns}, ` +
       `proxy-owner lo MARK ${hexMark(DEFAULT_TPROXY_CAPTURE.proxyLoopbackMark)} ${proxyMarked}; server sidecar logged ${looped.length} inbound connections not from ${e.client.ip}`,
-  };
-}
-
-/** 127.0.0.1 is left alone leaving the socket (nat) and arriving on lo (mangle, TPROXY's 127.0.0.1 exclusion). */
-function loopbackNotCaptured(e: Evidence): Check {
-  const captured = e.collected.clientLog.filter((c) => c.originalDst.endsWith(`:${VERIFY_PORTS.loopback}`)).length;
-  const nat = table(e.collected.clientRules, 'nat');
-  const outputReturns = TPROXY_RULES.loopbackOutput.reduce((sum, rule) => sum + packetsOfRule(nat, 'ISTIO_OUTPUT', rule), 0);
-  const inboundReturns = packetsOfRule(table(e.collected.clientRules, 'mangle'), 'ISTIO_INBOUND', TPROXY_RULES.loopbackInbound);
-  return {
-    name: 'loopback-not-captured',
-    ok: e.plan.probes['loopback']?.ok === true && captured === 0 && outputReturns > 0 && inboundReturns > 0,
-    detail: `127.0.0.1:${VERIFY_PORTS.loopback}: client sidecar logged ${captured}; nat loopback RETURN rules matched ${outputReturns} packets, mangle lo RETURN ${inboundReturns}`,
   };
 }

@@ -1,14 +1,15 @@
-// The tproxy judge on real evidence (test/fixtures/evidence/tproxy-*.json, recorded with
-// `lab verify --backend tproxy --placement <p> --save-evidence test/fixtures/evidence`): every check
-// passes as recorded, and each fails when the evidence is altered the way a broken install would
-// leave it.
+// The tproxy judge on real evidence of both rule flavours (test/fixtures/evidence/tproxy-*.json and
+// tproxy-nft-*.json, recorded with `lab verify --backend <tproxy|tproxy-nft> --placement <p>
+// --save-evidence test/fixtures/evidence`): every check passes as recorded, and each fails when the
+// evidence is altered the way a broken install would leave it. The breaks find rules through
+// sidecarRuleIds and tproxyRuleIds, as the judge does, so one list breaks both flavours.
 import { describe, expect, it } from 'vitest';
-import { checkNamed, failStep, judgeRecorded } from '../../../test/support/evidence.ts';
+import { checkNamed, failStep, judgeRecorded, loadEvidence } from '../../../test/support/evidence.ts';
 import type { RuleCounter } from '../../evidence/iptables.ts';
+import { sidecarRuleIds, tproxyRuleIds, type RulesFlavour } from '../../istio/rule-ids.ts';
 import type { VerifyEvidence } from '../../judge/plan.ts';
-import { PROXY_UID_RETURN } from '../../judge/sidecar.ts';
-import { TPROXY_RULES, type TproxyEvidence } from './checks.ts';
-import { tproxyBackend } from './tproxy.ts';
+import type { TproxyEvidence, TproxyJudgeIds } from './checks.ts';
+import { tproxyBackend, tproxyNftBackend } from './tproxy.ts';
 
 type Evidence = VerifyEvidence<TproxyEvidence>;
 
@@ -19,17 +20,36 @@ function zero(rules: RuleCounter[], which: (r: RuleCounter) => boolean): void {
   for (const r of found) r.packets = 0;
 }
 
-const breaks: Array<{ check: string; how: string; alter: (e: Evidence) => void; detail: RegExp }> = [
-  { check: 'outbound-captured', how: 'ISTIO_REDIRECT never fired', alter: (e) => zero(e.collected.clientRules.rules, (r) => r.chain === 'ISTIO_REDIRECT'), detail: /matched 0 packets/ },
+/** Picks the rules of one table and chain, and with `rule`, only that exact rule. */
+const rulesOf = (table: string, chain: string, rule?: string) => (r: RuleCounter) => r.table === table && r.chain === chain && (rule === undefined || r.rule === rule);
+
+const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: TproxyJudgeIds) => void; detail: RegExp }> = [
+  {
+    check: 'outbound-captured',
+    how: 'the outbound redirect never fired',
+    alter: (e, { sidecar: s }) => zero(e.collected.clientRules.rules, rulesOf(s.tables.nat, s.chains.redirect)),
+    detail: /redirect matched 0 packets/i,
+  },
   {
     check: 'inbound-captured',
     how: 'the sidecar handed the connection on from the client address (not 127.0.0.6)',
     alter: (e) => e.collected.serverLog.forEach((c) => c.listener === 'inbound' && (c.upstreamSrc = `${e.client.ip}:40000`)),
     detail: /0 handed to/,
   },
-  { check: 'tproxy-counters', how: 'TPROXY never fired', alter: (e) => zero(e.collected.serverRules.rules, (r) => r.chain === 'ISTIO_TPROXY'), detail: /TPROXY matched 0 packets/ },
-  { check: 'tproxy-counters', how: 'established packets were not diverted', alter: (e) => zero(e.collected.serverRules.rules, (r) => r.chain === 'ISTIO_DIVERT'), detail: /ISTIO_DIVERT MARK 0x539 matched 0/ },
+  { check: 'tproxy-counters', how: 'TPROXY never fired', alter: (e, { sidecar: s }) => zero(e.collected.serverRules.rules, rulesOf(s.tables.mangle, s.chains.tproxy)), detail: /tproxy matched 0 packets/i },
+  {
+    check: 'tproxy-counters',
+    how: 'established packets were not diverted',
+    alter: (e, { sidecar: s }) => zero(e.collected.serverRules.rules, rulesOf(s.tables.mangle, s.chains.divert)),
+    detail: /divert \S+ 0x539 matched 0/i,
+  },
   { check: 'inbound-not-natted-in-conntrack', how: 'inbound was NATed', alter: (e) => e.collected.serverConntrack.forEach((c) => (c.nat = true)), detail: /, [1-9]\d* NATed/ },
+  {
+    check: 'inbound-not-natted-in-conntrack',
+    how: 'the nat inbound redirect fired',
+    alter: (e, { sidecar: s }) => e.collected.serverRules.rules.filter(rulesOf(s.tables.nat, s.chains.inRedirect)).forEach((r) => (r.packets = 3)),
+    detail: /in.redirect matched 3 packets/i,
+  },
   {
     check: 'policy-routing-only-in-pods',
     how: "a pod's fwmark rule is missing",
@@ -46,8 +66,14 @@ const breaks: Array<{ check: string; how: string; alter: (e: Evidence) => void; 
   {
     check: 'excluded-ports-not-captured',
     how: "the excluded port's RETURN rule never matched (the port was TPROXYed)",
-    alter: (e) => zero(e.collected.serverRules.rules, (r) => r.table === 'mangle' && r.rule === TPROXY_RULES.excludedReturn(15021)),
+    alter: (e, { sidecar: s }) => zero(e.collected.serverRules.rules, rulesOf(s.tables.mangle, s.chains.inbound, s.rules.excludedInbound(15021))),
     detail: /:15021 mangle RETURN matched 0 packets/,
+  },
+  {
+    check: 'excluded-ports-not-captured',
+    how: 'the server sidecar captured :15090',
+    alter: (e) => e.collected.serverLog.push({ ...e.collected.serverLog.find((c) => c.listener === 'inbound')!, originalDst: `${e.server.ip}:15090` }),
+    detail: /:15090 mangle RETURN matched [1-9]\d* packets, server sidecar logged 1/,
   },
   {
     check: 'passthrough-not-captured',
@@ -58,34 +84,101 @@ const breaks: Array<{ check: string; how: string; alter: (e: Evidence) => void; 
   {
     check: 'passthrough-not-captured',
     how: 'the 127.0.0.6 RETURN in mangle never matched',
-    alter: (e) => zero(e.collected.serverRules.rules, (r) => r.rule === TPROXY_RULES.passthroughInbound),
+    alter: (e, { sidecar: s, tproxy: t }) => zero(e.collected.serverRules.rules, rulesOf(s.tables.mangle, s.chains.inbound, t.rules.passthroughInbound)),
     detail: /127\.0\.0\.6 RETURN matched 0 packets/,
   },
-  { check: 'proxy-uid-not-captured', how: 'the UID rule is missing (only the GID rule let the probe through)', alter: (e) => zero(e.collected.clientRules.rules, (r) => r.table === 'nat' && r.rule === PROXY_UID_RETURN), detail: /matched 0 packets/ },
+  {
+    check: 'passthrough-not-captured',
+    how: "the proxy's loopback traffic was never marked",
+    alter: (e, { sidecar: s, tproxy: t }) => zero(e.collected.serverRules.rules, rulesOf(s.tables.mangle, t.mangleOutputChain, t.rules.proxyLoopbackMark)),
+    detail: /proxy-owner lo MARK 0x53a 0;/,
+  },
+  {
+    check: 'proxy-uid-not-captured',
+    how: 'the UID rule is missing (only the GID rule let the probe through)',
+    alter: (e, { sidecar: s }) => zero(e.collected.clientRules.rules, rulesOf(s.tables.nat, s.chains.output, s.rules.proxyUidReturn)),
+    detail: /matched 0 packets/,
+  },
   {
     check: 'loopback-not-captured',
     how: 'the mangle loopback RETURN never matched',
-    alter: (e) => zero(e.collected.clientRules.rules, (r) => r.rule === TPROXY_RULES.loopbackInbound),
+    alter: (e, { sidecar: s, tproxy: t }) => zero(e.collected.clientRules.rules, rulesOf(s.tables.mangle, s.chains.inbound, t.rules.loopbackInbound)),
     detail: /mangle lo RETURN 0/,
+  },
+  {
+    check: 'loopback-not-captured',
+    how: 'no nat loopback RETURN matched',
+    alter: (e, { sidecar: s }) => zero(e.collected.clientRules.rules, (r) => [s.rules.localhostReturn, s.rules.loopbackNonProxyReturn].some((rule) => rulesOf(s.tables.nat, s.chains.output, rule)(r))),
+    detail: /nat loopback RETURN rules matched 0 \+ 0 packets/,
   },
   { check: 'probes-echoed', how: 'an excluded-port probe failed', alter: (e) => Object.assign(e.plan.probes['excluded-15020']!, { ok: false, error: 'ETIMEDOUT' }), detail: /excluded-15020: .*ETIMEDOUT/ },
   { check: 'bytes-intact', how: 'the bulk echo step failed', alter: (e) => failStep(e, 'bulk', 'read ECONNRESET'), detail: /the bulk step failed/ },
   { check: 'iperf3-through-path', how: 'iperf3 failed', alter: (e) => failStep(e, 'iperf3', 'iperf3: Cannot allocate memory'), detail: /the iperf3 step failed/ },
 ];
 
-describe.each(['same-node', 'cross-node'] as const)('tproxy judge on real %s evidence', (placement) => {
-  it('passes every check as recorded', () => {
-    expect(judgeRecorded(tproxyBackend, placement).filter((c) => !c.ok)).toEqual([]);
+const FLAVOURS = [
+  ['iptables', tproxyBackend],
+  ['nftables', tproxyNftBackend],
+] as const satisfies ReadonlyArray<readonly [RulesFlavour, unknown]>;
+
+describe.each(FLAVOURS)('tproxy judge, %s flavour', (flavour, backend) => {
+  const ids: TproxyJudgeIds = { sidecar: sidecarRuleIds(flavour), tproxy: tproxyRuleIds(flavour) };
+
+  describe.each(['same-node', 'cross-node'] as const)('on real %s evidence', (placement) => {
+    it('passes every check as recorded', () => {
+      const checks = judgeRecorded(backend, placement);
+      expect(checks.filter((c) => !c.ok)).toEqual([]);
+      expect(checks.map((c) => c.name)).toEqual([
+        'outbound-captured',
+        'inbound-captured',
+        'tproxy-counters',
+        'inbound-not-natted-in-conntrack',
+        'policy-routing-only-in-pods',
+        'tproxy-sysctls',
+        'excluded-ports-not-captured',
+        'passthrough-not-captured',
+        'proxy-uid-not-captured',
+        'loopback-not-captured',
+        'probes-echoed',
+        'bytes-intact',
+        'iperf3-through-path',
+      ]);
+    });
+
+    it.each(breaks)('fails $check when $how', ({ check, alter, detail }) => {
+      const checks = judgeRecorded(backend, placement, (e) => alter(e, ids));
+      const judged = checkNamed(checks, check);
+      expect(judged.ok).toBe(false);
+      expect(judged.detail).toMatch(detail);
+      // The break fails exactly this check (and plan-completed, which names every failed step).
+      expect(checks.filter((c) => !c.ok && c.name !== 'plan-completed').map((c) => c.name)).toEqual([check]);
+    });
   });
 
-  it.each(breaks)('fails $check when $how', ({ check, alter, detail }) => {
-    const judged = checkNamed(judgeRecorded(tproxyBackend, placement, alter), check);
-    expect(judged.ok).toBe(false);
-    expect(judged.detail).toMatch(detail);
+  it('covers every check with a break', () => {
+    const names = judgeRecorded(backend, 'same-node').map((c) => c.name);
+    expect(new Set(breaks.map((b) => b.check))).toEqual(new Set(names));
   });
 });
 
-it('covers every tproxy check with a break', () => {
-  const names = judgeRecorded(tproxyBackend, 'same-node').map((c) => c.name);
-  expect(new Set(breaks.map((b) => b.check))).toEqual(new Set(names));
+it('reads the nft flavour from native nft tables only, and the iptables flavour from iptables-save', () => {
+  const tablesOf = (backend: string) => [...new Set(loadEvidence<TproxyEvidence>(backend, 'same-node').collected.serverRules.rules.map((r) => r.table))].sort();
+  expect(tablesOf('tproxy-nft')).toEqual(['inet istio-proxy-mangle', 'inet istio-proxy-nat']);
+  expect(tablesOf('tproxy')).toEqual(expect.arrayContaining(['mangle', 'nat']));
+});
+
+describe.each(FLAVOURS)('tproxy judgeSlice, %s flavour', (flavour, backend) => {
+  // Counter movements as pathCounters() names them around a 2-connection slice.
+  const { chains } = sidecarRuleIds(flavour);
+  const delta = { [`client ${chains.redirect} packets`]: 2, [`server ${chains.tproxy} packets`]: 2, [`server ${chains.divert} packets`]: 40, 'client sidecar connections': 2, 'server sidecar connections': 2 };
+
+  it('accepts a slice whose every connection crossed both sidecars', () => {
+    expect(backend.judgeSlice!(delta, { metric: 'throughput', connections: 2 })).toMatchObject({ name: 'slice-on-path', ok: true });
+  });
+
+  it('rejects a slice that TPROXY never saw', () => {
+    const check = backend.judgeSlice!({ ...delta, [`server ${chains.tproxy} packets`]: 0 }, { metric: 'throughput', connections: 2 });
+    expect(check.ok).toBe(false);
+    expect(check.detail).toMatch(new RegExp(`^short: server ${chains.tproxy} packets;`));
+  });
 });

@@ -1,32 +1,35 @@
 // Istio's sidecar TPROXY mode: mangle-table TPROXY hands the pod's inbound TCP to the sidecar's
 // transparent 15006 listener without rewriting it (the socket's local address is the original
 // destination), policy routing delivers the marked packets locally, and outbound stays nat REDIRECT
-// to 15001. The sidecar (UID 1337) forwards to the original destination.
+// to 15001. The sidecar (UID 1337) forwards to the original destination. Two flavours of the same
+// rules: `tproxy` (istio-iptables) and `tproxy-nft` (Istio's native nftables).
 import { readConntrack } from '../../evidence/conntrack.ts';
-import { packetsTo, readIptables } from '../../evidence/iptables.ts';
+import { packetsTo, type IptablesSnapshot } from '../../evidence/iptables.ts';
 import { ipBatch, ipJson } from '../../host/ip.ts';
-import { iptablesRestore } from '../../host/iptables.ts';
 import { setNetnsSysctls } from '../../host/sysctl.ts';
-import { DEFAULT_TPROXY_CAPTURE, tproxyModeRemoval, tproxyModeTables } from '../../istio/iptables.ts';
 import { tproxyPolicyRouting, tproxyPolicyRoutingRemoval } from '../../istio/policy-routing.ts';
+import { sidecarRuleIds, tproxyRuleIds, type RulesFlavour } from '../../istio/rule-ids.ts';
+import { DEFAULT_TPROXY_CAPTURE, type TproxyCaptureConfig } from '../../istio/sidecar-config.ts';
 import { STANDARD_PLAN } from '../../judge/plan.ts';
+import { rulesIn } from '../../judge/sidecar.ts';
+import { countersAccountFor } from '../../judge/slice.ts';
 import { startSidecars } from '../../proxy/sidecar.ts';
 import type { Lab, Pod } from '../../topology/lab.ts';
-import { countersAccountFor } from '../../judge/slice.ts';
 import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
+import { sidecarRules, type SidecarRules } from '../redirect/rules.ts';
 import { judgeTproxy, type IpRoute, type IpRule, type TproxyEvidence } from './checks.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
 
 /** What istio-init does in TPROXY mode, in one pod: sysctls, policy routing, then the rules. */
-async function capturePod(pod: Pod): Promise<void> {
+async function capturePod(pod: Pod, rules: SidecarRules, capture: TproxyCaptureConfig): Promise<void> {
   await setNetnsSysctls(pod.netns, TPROXY_POD_SYSCTLS);
-  await ipBatch(tproxyPolicyRouting(), pod.netns);
-  await iptablesRestore(pod.netns, tproxyModeTables());
+  await ipBatch(tproxyPolicyRouting(capture), pod.netns);
+  await rules.apply(pod.netns, rules.tproxyMode(capture));
 }
 
-async function releasePod(pod: Pod): Promise<void> {
-  await iptablesRestore(pod.netns, tproxyModeRemoval());
-  await ipBatch(tproxyPolicyRoutingRemoval(), pod.netns);
+async function releasePod(pod: Pod, rules: SidecarRules, capture: TproxyCaptureConfig): Promise<void> {
+  await rules.apply(pod.netns, rules.tproxyRemoval());
+  await ipBatch(tproxyPolicyRoutingRemoval(capture), pod.netns);
 }
 
 /** Policy routing where it must be (each pod) and where it must not (nodes, and the root namespace, read only). */
@@ -53,60 +56,85 @@ async function readSysctls(lab: Lab, captured: readonly Pod[]): Promise<Record<s
   return Object.fromEntries(read);
 }
 
-export const tproxyBackend: BackendDescriptor<TproxyEvidence> = {
-  name: 'tproxy',
-  description: 'Istio sidecar, iptables mangle TPROXY to a transparent 15006 (inbound) and nat REDIRECT to 15001 (outbound)',
-  display: { label: 'tproxy', color: '#56B4E9' },
-  requires: { tools: ['iptables-restore', 'iptables-save', 'ip', 'sysctl', 'haproxy', 'conntrack'], features: ['iptables-redirect', 'iptables-tproxy'] },
-  plan: STANDARD_PLAN,
-  async install({ lab, captured }) {
-    const [client, server] = captured;
-    if (!client || !server) throw new Error('the tproxy backend captures a client and a server pod');
-    // Rules before sidecars, as in a pod: istio-init runs before istio-proxy starts. Rules, marks,
-    // routes and sysctls all live in the pods' own netns and vanish with them.
-    await Promise.all(captured.map(capturePod));
-    const sidecars = await startSidecars(lab, captured, { transparentInbound: true });
-    const log = (pod: string) => sidecars.get(pod)?.connections() ?? [];
-    return {
-      async collect() {
-        const [clientRules, serverRules, serverConntrack, clientConntrack, routing, podSysctls] = await Promise.all([
-          readIptables(client.netns),
-          readIptables(server.netns),
-          readConntrack(server.netns),
-          readConntrack(client.netns),
-          readRouting(lab, captured),
-          readSysctls(lab, captured),
-        ]);
-        return { clientLog: log(client.name), serverLog: log(server.name), clientRules, serverRules, serverConntrack, clientConntrack, ...routing, podSysctls };
-      },
-      async pathCounters(): Promise<PathCounters> {
-        const [clientRules, serverRules] = await Promise.all([readIptables(client.netns), readIptables(server.netns)]);
-        return {
-          'client ISTIO_REDIRECT packets': packetsTo(clientRules, 'ISTIO_REDIRECT', 'REDIRECT'),
-          'server ISTIO_TPROXY packets': packetsTo(serverRules, 'ISTIO_TPROXY', 'TPROXY'),
-          'server ISTIO_DIVERT packets': packetsTo(serverRules, 'ISTIO_DIVERT', 'MARK'),
-          'client sidecar connections': log(client.name).length,
-          'server sidecar connections': log(server.name).length,
-        };
-      },
-      async stopProxy(pod) {
-        await sidecars.get(pod.name)?.stop();
-      },
-      async uninstall() {
-        // Rules first, so no connection is diverted to a sidecar that is already gone.
-        await Promise.all(captured.map(releasePod));
-        await Promise.all([...sidecars.values()].map((s) => s.stop()));
-      },
-    };
+const SHOWN: Record<RulesFlavour, Pick<BackendDescriptor, 'description' | 'display'>> = {
+  iptables: {
+    description: 'Istio sidecar, iptables mangle TPROXY to a transparent 15006 (inbound) and nat REDIRECT to 15001 (outbound)',
+    display: { label: 'tproxy', color: '#56B4E9' },
   },
-  judge: judgeTproxy,
-  // Outbound: nat sees each connection's first packet. Inbound: TPROXY takes each connection's first
-  // packet, and every later packet of it is diverted; each sidecar logs every connection it closes.
-  judgeSlice: (delta, slice) =>
-    countersAccountFor(delta, [
-      { counter: 'client ISTIO_REDIRECT packets', atLeast: slice.connections, why: 'each connection redirected to the client sidecar' },
-      { counter: 'server ISTIO_TPROXY packets', atLeast: slice.connections, why: 'each connection TPROXYed to the server sidecar' },
-      { counter: 'client sidecar connections', atLeast: slice.connections, why: 'each connection logged by the client sidecar' },
-      { counter: 'server sidecar connections', atLeast: slice.connections, why: 'each connection logged by the server sidecar' },
-    ]),
+  nftables: {
+    description: 'Istio sidecar, native nftables (nativeNftables, one nft -f transaction per pod): tproxy to a transparent 15006 (inbound), nat redirect to 15001 (outbound)',
+    display: { label: 'tproxy-nft', color: '#0072B2' },
+  },
 };
+
+/**
+ * TPROXY mode in one rule flavour. `capture` is the istio-iptables configuration the rules are
+ * generated from (the injector's, with TPROXY's marks, by default); the judge expects the default's
+ * excluded inbound ports, marks and routing table.
+ */
+export function tproxyBackendOf(flavour: RulesFlavour, capture: TproxyCaptureConfig = DEFAULT_TPROXY_CAPTURE): BackendDescriptor<TproxyEvidence> {
+  const rules = sidecarRules(flavour);
+  const ids = { sidecar: sidecarRuleIds(flavour, capture), tproxy: tproxyRuleIds(flavour, capture) };
+  const { nat, mangle } = ids.sidecar.tables;
+  const { chains, targets } = ids.sidecar;
+  const count = (snapshot: IptablesSnapshot, table: string, chain: string, target: string) => packetsTo(rulesIn(snapshot, table), chain, target);
+  return {
+    name: `tproxy${rules.suffix}`,
+    ...SHOWN[flavour],
+    requires: { tools: [...rules.tools, 'ip', 'sysctl', 'haproxy', 'conntrack'], features: [...rules.features.tproxy] },
+    plan: STANDARD_PLAN,
+    async install({ lab, captured }) {
+      const [client, server] = captured;
+      if (!client || !server) throw new Error('the tproxy backend captures a client and a server pod');
+      // Rules before sidecars, as in a pod: istio-init runs before istio-proxy starts. Rules, marks,
+      // routes and sysctls all live in the pods' own netns and vanish with them.
+      await Promise.all(captured.map((pod) => capturePod(pod, rules, capture)));
+      const sidecars = await startSidecars(lab, captured, { transparentInbound: true });
+      const log = (pod: string) => sidecars.get(pod)?.connections() ?? [];
+      return {
+        async collect() {
+          const [clientRules, serverRules, serverConntrack, clientConntrack, routing, podSysctls] = await Promise.all([
+            rules.read(client.netns),
+            rules.read(server.netns),
+            readConntrack(server.netns),
+            readConntrack(client.netns),
+            readRouting(lab, captured),
+            readSysctls(lab, captured),
+          ]);
+          return { clientLog: log(client.name), serverLog: log(server.name), clientRules, serverRules, serverConntrack, clientConntrack, ...routing, podSysctls };
+        },
+        async pathCounters(): Promise<PathCounters> {
+          const [clientRules, serverRules] = await Promise.all([rules.read(client.netns), rules.read(server.netns)]);
+          return {
+            [`client ${chains.redirect} packets`]: count(clientRules, nat, chains.redirect, targets.redirect),
+            [`server ${chains.tproxy} packets`]: count(serverRules, mangle, chains.tproxy, targets.tproxy),
+            [`server ${chains.divert} packets`]: count(serverRules, mangle, chains.divert, targets.divertMark),
+            'client sidecar connections': log(client.name).length,
+            'server sidecar connections': log(server.name).length,
+          };
+        },
+        async stopProxy(pod) {
+          await sidecars.get(pod.name)?.stop();
+        },
+        async uninstall() {
+          // Rules first, so no connection is diverted to a sidecar that is already gone.
+          await Promise.all(captured.map((pod) => releasePod(pod, rules, capture)));
+          await Promise.all([...sidecars.values()].map((s) => s.stop()));
+        },
+      };
+    },
+    judge: (evidence) => judgeTproxy(evidence, ids),
+    // Outbound: nat sees each connection's first packet. Inbound: TPROXY takes each connection's first
+    // packet, and every later packet of it is diverted; each sidecar logs every connection it closes.
+    judgeSlice: (delta, slice) =>
+      countersAccountFor(delta, [
+        { counter: `client ${chains.redirect} packets`, atLeast: slice.connections, why: 'each connection redirected to the client sidecar' },
+        { counter: `server ${chains.tproxy} packets`, atLeast: slice.connections, why: 'each connection TPROXYed to the server sidecar' },
+        { counter: 'client sidecar connections', atLeast: slice.connections, why: 'each connection logged by the client sidecar' },
+        { counter: 'server sidecar connections', atLeast: slice.connections, why: 'each connection logged by the server sidecar' },
+      ]),
+  };
+}
+
+export const tproxyBackend = tproxyBackendOf('iptables');
+export const tproxyNftBackend = tproxyBackendOf('nftables');
