@@ -3,12 +3,12 @@
 import { UsageError } from '../errors.ts';
 import type { BackendDescriptor } from './descriptor.ts';
 import { noneBackend } from './none/none.ts';
-import { redirectBackend } from './redirect/redirect.ts';
+import { redirectBackend, redirectNftBackend } from './redirect/redirect.ts';
 import { sockmapBackend } from './sockmap/sockmap.ts';
 import { tcBackend } from './tc/tc.ts';
-import { tproxyBackend } from './tproxy/tproxy.ts';
+import { tproxyBackend, tproxyNftBackend } from './tproxy/tproxy.ts';
 
-const BACKENDS: readonly BackendDescriptor[] = [noneBackend, redirectBackend, tproxyBackend, sockmapBackend, tcBackend];
+const BACKENDS: readonly BackendDescriptor[] = [noneBackend, redirectBackend, tproxyBackend, redirectNftBackend, tproxyNftBackend, sockmapBackend, tcBackend];
 
 export function allBackends(): readonly BackendDescriptor[] {
   return BACKENDS;
