@@ -1,74 +1,66 @@
-// What a bench runs: the matrix (backends x placements x metrics x repeats) and how long each
-// measurement lasts. Two profiles: the default, sized for stable numbers, and --quick, sized so that
-// all five backends in both placements finish in under five minutes on two cores.
+// What a bench measures and for how long. Two profiles share one design (every setup live at once,
+// measured in short slices, round after round, in a fresh random order each round); they differ in
+// the number of rounds only:
+// - quick: 3 rounds, sized so the whole matrix (5 backends x 2 placements x 4 metrics) fits in 240 s
+//   on two cores, setups and teardown included;
+// - default: 12 rounds, sized for 15 minutes.
+// Slice lengths are the shortest each tool measures well: sockperf's -t takes whole seconds (and it
+// sleeps 2 s before it sends, which the bench hides by starting each client ahead of its slice),
+// iperf3's -t whole seconds too; the connection loop is the lab's own agent and takes any length.
 import { UsageError } from '../errors.ts';
-import { METRICS, type BenchConfiguration, type Metric } from '../report/results.ts';
 import { PLACEMENTS, type Placement } from '../judge/plan.ts';
+import { METRICS, PIN_MODES, type BenchConfiguration, type Metric, type PinMode } from '../report/results.ts';
 
-export interface Durations {
-  latency: BenchConfiguration['latency'];
-  throughput: BenchConfiguration['throughput'];
-  cps: BenchConfiguration['cps'];
-  /** iperf3 seconds inside the verify plan (its evidence run, not a measurement). */
-  verifyIperfSeconds: number;
-}
+export type Profile = 'quick' | 'default';
 
+export const ROUNDS: Record<Profile, number> = { quick: 3, default: 12 };
+
+export const SLICE_SECONDS: BenchConfiguration['sliceSeconds'] = { latency: 1, 'round-trip': 1, throughput: 1, cps: 0.5 };
+
+/** The open-loop rate: far below what any backend saturates at, so the numbers are service times, not queueing. */
+export const LATENCY_RATE = 1000;
+export const MESSAGE_BYTES = 64;
+export const CPS_CONCURRENCY = 4;
+/** The verify plan's own iperf3 run, on each setup before it is measured (its evidence, not a number). */
+export const VERIFY_IPERF_SECONDS = 1;
+/** Seed of the slice order and the bootstrap when none is given: the same data gives the same intervals. */
+export const DEFAULT_SEED = 12;
 /**
- * Default profile. Latency at 1000 requests/s: far below what any backend saturates at, so the
- * numbers are service times and not queueing; 10 s gives about 10,000 samples, enough for a stable
- * p99.9. sockperf discards its own first 400 ms and every setup's verify traffic has already warmed
- * the path, so only fortio (which has no warm-up of its own) gets a separate warm-up run.
+ * Pinning measured on this project's 2-core VM (see the README's bench section): every process of the
+ * client pod on CPU 0 and of the server pod on the last CPU.
  */
-export function defaultDurations(tool: string): Durations {
-  return {
-    latency: { tool, rate: 1000, seconds: 10, connections: 1, warmupSeconds: tool === 'fortio' ? 2 : 0, messageBytes: 64 },
-    throughput: { seconds: 10, omitSeconds: 2, blockSize: '64K', streams: 1 },
-    cps: { maxConnections: 50_000, seconds: 5, concurrency: 4, warmupSeconds: 1 },
-    verifyIperfSeconds: 2,
-  };
-}
+export const DEFAULT_PIN_MODE: PinMode = 'pods';
 
-/**
- * --quick: short runs, sized for 30 setups (5 backends x 2 placements x 3 repeats) in about 5
- * minutes. What a setup costs here: topology + install 1-9 s (tc the most), the verify plan ~2.5 s,
- * and sockperf's client always spends ~2.2 s connecting and warming up before its measured window.
- * So quick takes its throughput number from the verify plan's own iperf3 run (one stream, -l 64K,
- * 2 s, no -O: on a veth, slow start is over within milliseconds) instead of a second iperf3 run, and
- * the connection rate needs no warm-up of its own: the verify probes just opened connections on
- * the same path. Latency keeps the default rate but runs 1 s: sockperf measures ~550 requests of it
- * (it discards its first 400 ms), enough for p50 and p90; its p99.9 is close to the maximum and the
- * report shows the sample count beside it.
- */
-export function quickDurations(tool: string): Durations {
-  return {
-    latency: { tool, rate: 1000, seconds: 1, connections: 1, warmupSeconds: tool === 'fortio' ? 0.5 : 0, messageBytes: 64 },
-    throughput: { seconds: 2, omitSeconds: 0, blockSize: '64K', streams: 1, fromVerifyPlan: true },
-    cps: { maxConnections: 10_000, seconds: 0.5, concurrency: 4, warmupSeconds: 0 },
-    verifyIperfSeconds: 2,
-  };
-}
+/** Ports of the measurements, apart from the verify plan's so their evidence stays attributable. */
+export const BENCH_PORTS = { latency: 11111, throughput: 5301, cps: 8090 } as const;
 
-export const DEFAULT_REPEATS = 5;
-export const QUICK_REPEATS = 3;
-
-/** Splits "a,b" and checks every item against the allowed values (exit 2 names them). */
-export function parseList<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
+function parseList<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
   const items = value
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s !== '');
+    .filter(Boolean);
   if (items.length === 0) throw new UsageError(`${flag} needs at least one value: allowed values are ${allowed.join(', ')}`);
-  const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
+  const unknown = items.filter((i) => !(allowed as readonly string[]).includes(i));
   if (unknown.length > 0) throw new UsageError(`${flag}: unknown value${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}: allowed values are ${allowed.join(', ')}`);
   return [...new Set(items)] as T[];
 }
 
 export function parsePositiveInteger(flag: string, value: string, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be a whole number from 1 to ${max} (got "${value}")`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} takes a whole number from 1 to ${max} (got "${value}")`);
+  return n;
+}
+
+export function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`--seed takes a whole number from 0 to ${0xffffffff} (got "${value}")`);
   return n;
 }
 
 export const parseMetrics = (value: string): Metric[] => parseList('--metrics', value, METRICS);
 export const parsePlacements = (value: string): Placement[] => parseList('--placements', value, PLACEMENTS);
 export const parseBackends = (value: string, available: readonly string[]): string[] => parseList('--backends', value, available);
+export const parsePinMode = (value: string): PinMode => {
+  const [mode] = parseList('--pin', value, PIN_MODES);
+  return mode!;
+};

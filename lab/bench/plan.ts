@@ -1,27 +1,39 @@
-// The order setups run in, and how long the rest will take. Within each repeat, every backend runs
-// once per placement before any runs twice (A B C, A B C), so slow drift of the machine (thermal,
-// other work) spreads over all backends instead of favouring whichever ran first.
+// The order of a round's slices. Every round measures every live setup once per metric, each metric
+// in a fresh random order of the setups, so that no backend always follows the same neighbour or
+// always comes first after a busy moment. The two latency metrics stay next to each other: their
+// clients are started ahead of time in one pipeline (sockperf sleeps before it sends).
+import type { Metric } from '../report/results.ts';
+import { shuffled, type RandomSource } from '../report/random.ts';
 
-export interface PlannedSetup<B extends string = string, P extends string = string> {
-  /** 1-based position in the run. */
-  index: number;
-  /** 1-based repeat number. */
-  repeat: number;
-  backend: B;
-  placement: P;
+export interface PlannedSlice {
+  round: number;
+  /** 0-based position in the round. */
+  position: number;
+  setupId: number;
+  metric: Metric;
 }
 
-export function planSetups<B extends string, P extends string>(backends: readonly B[], placements: readonly P[], repeats: number): PlannedSetup<B, P>[] {
-  const plan: PlannedSetup<B, P>[] = [];
-  for (let repeat = 1; repeat <= repeats; repeat++) {
-    for (const placement of placements) {
-      for (const backend of backends) plan.push({ index: plan.length + 1, repeat, backend, placement });
+const LATENCY_METRICS: readonly Metric[] = ['latency', 'round-trip'];
+
+export const isLatencyMetric = (metric: Metric) => LATENCY_METRICS.includes(metric);
+
+/** One round: metric groups in a random order (the latency pair kept together), setups shuffled per metric. */
+export function planRound(round: number, setupIds: readonly number[], metrics: readonly Metric[], random: RandomSource): PlannedSlice[] {
+  const latency = shuffled(
+    metrics.filter((m) => isLatencyMetric(m)),
+    random,
+  );
+  const groups: Metric[][] = [...(latency.length > 0 ? [latency] : []), ...metrics.filter((m) => !isLatencyMetric(m)).map((m) => [m])];
+  const slices: PlannedSlice[] = [];
+  for (const group of shuffled(groups, random)) {
+    for (const metric of group) {
+      for (const setupId of shuffled(setupIds, random)) slices.push({ round, position: slices.length, setupId, metric });
     }
   }
-  return plan;
+  return slices;
 }
 
-/** Seconds left, from the mean time of the setups done so far; undefined before the first ends. */
+/** Seconds left, from the mean time of the rounds done so far; undefined before the first ends. */
 export function estimateRemainingSeconds(elapsedSeconds: number, done: number, total: number): number | undefined {
   if (done === 0) return undefined;
   return (elapsedSeconds / done) * (total - done);

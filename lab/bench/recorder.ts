@@ -1,10 +1,9 @@
-// Keeps a bench's results.json (and the report rendered from it) current on disk: after every setup
-// and every run, so a bench stopped by Ctrl-C or a crash leaves the cells it finished. Writes are
-// synchronous on purpose: the interrupt handler must be able to write before the process exits.
+// Keeps a bench's results.json current on disk: after every setup and every slice, so a bench stopped
+// by Ctrl-C or a crash leaves the rounds it finished. Writes are synchronous on purpose: the
+// interrupt handler must be able to write before the process exits.
 import { join } from 'node:path';
 import { writeReport } from '../report/render.ts';
-import { RESULTS_FILE, RESULTS_SCHEMA, writeResults, type BenchConfiguration, type EnvironmentInfo, type ResultsFile, type RunRecord, type ScaleRecord, type SetupRecord } from '../report/results.ts';
-import { summarizeResults } from '../report/summarize.ts';
+import { RESULTS_FILE, RESULTS_FORMAT, RESULTS_SCHEMA, writeResults, type BenchConfiguration, type EnvironmentInfo, type ResultsFile, type ScaleRecord, type SetupRecord, type SliceRecord } from '../report/results.ts';
 
 export class BenchRecorder {
   readonly results: ResultsFile;
@@ -16,7 +15,18 @@ export class BenchRecorder {
     environment: EnvironmentInfo,
     configuration: BenchConfiguration,
   ) {
-    this.results = { schema: RESULTS_SCHEMA, startedAt: new Date().toISOString(), status: 'running', durationSeconds: 0, environment, configuration, setups: [], runs: [], summaries: [] };
+    this.results = {
+      format: RESULTS_FORMAT,
+      schema: RESULTS_SCHEMA,
+      startedAt: new Date().toISOString(),
+      status: 'running',
+      durationSeconds: 0,
+      environment,
+      configuration,
+      setups: [],
+      slices: [],
+      roundsCompleted: 0,
+    };
     this.flush();
   }
 
@@ -24,7 +34,7 @@ export class BenchRecorder {
     return join(this.dir, RESULTS_FILE);
   }
 
-  /** True once the bench finished or was interrupted: later results (a run killed by teardown) are dropped. */
+  /** True once the bench finished or was interrupted: later results (a slice killed by teardown) are dropped. */
   get isClosed(): boolean {
     return this.closed;
   }
@@ -35,7 +45,6 @@ export class BenchRecorder {
     this.flush();
   }
 
-  /** Updates a setup already recorded (its evidence arrives after it started). */
   updateSetup(id: number, patch: Partial<SetupRecord>): void {
     if (this.closed) return;
     const setup = this.results.setups.find((s) => s.id === id);
@@ -43,15 +52,27 @@ export class BenchRecorder {
     this.flush();
   }
 
-  addRun(run: RunRecord): void {
+  addSlice(slice: SliceRecord): void {
     if (this.closed) return;
-    this.results.runs.push(run);
+    this.results.slices.push(slice);
+    this.flush();
+  }
+
+  completeRound(round: number): void {
+    if (this.closed) return;
+    this.results.roundsCompleted = round;
     this.flush();
   }
 
   addScale(record: ScaleRecord): void {
     if (this.closed) return;
     (this.results.scale ??= []).push(record);
+    this.flush();
+  }
+
+  setPhases(phases: NonNullable<ResultsFile['phases']>): void {
+    if (this.closed) return;
+    this.results.phases = phases;
     this.flush();
   }
 
@@ -63,7 +84,6 @@ export class BenchRecorder {
   close(status: ResultsFile['status']): void {
     if (this.closed) return;
     this.results.status = status;
-    if (status === 'interrupted') for (const setup of this.results.setups) if (setup.seconds === 0 && setup.error === undefined) setup.interrupted = true;
     this.results.finishedAt = new Date().toISOString();
     this.flush();
     writeReport(this.dir, this.results);
@@ -72,7 +92,6 @@ export class BenchRecorder {
 
   private flush(): void {
     this.results.durationSeconds = (performance.now() - this.started) / 1000;
-    this.results.summaries = summarizeResults(this.results);
     writeResults(this.path, this.results);
   }
 }

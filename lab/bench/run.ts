@@ -1,33 +1,44 @@
-// `lab bench`: the matrix runner. For each repeat, for each placement, for each backend (interleaved):
-// build a client/server pair, install the backend, prove its path with the backend's own verify
-// checks, then measure. Results go to disk after every run; Ctrl-C keeps what finished.
+// `lab bench`: every setup of the matrix (backend x placement) is built, installed and proven once,
+// and all stay live side by side; then they are measured in short slices, round after round, every
+// setup once per metric per round, in a fresh random order each round; then all are torn down. A
+// backend's figure is then compared with its baseline's from the same round (report/analysis.ts).
+// Results go to disk after every slice; Ctrl-C keeps what finished.
 import { backendNames } from '../backends/index.ts';
+import type { Placement } from '../judge/plan.ts';
+import { PLACEMENTS } from '../judge/plan.ts';
+import { cpuCount } from '../host/procstat.ts';
 import { collectEnvironment, keyOffloads, parseEthtoolFeatures } from '../report/environment.ts';
-import { METRICS, type BenchConfiguration, type Metric, type ResultsFile } from '../report/results.ts';
+import { deriveSeed, seededRandom } from '../report/random.ts';
+import { METRICS, type BenchConfiguration, type Metric, type PinMode, type ResultsFile, type SliceRecord } from '../report/results.ts';
+import { stallReasons, STALL_RULE } from '../report/stall.ts';
 import { chooseLatencyDriver, type LatencyDriver, type LatencyTool } from '../traffic/latency.ts';
-import type { TrafficResult } from '../traffic/types.ts';
-import { PLACEMENTS, type Placement } from '../judge/plan.ts';
-import { withCapturedPair, type CapturedPair } from '../verify/setup.ts';
-import { measureSetup } from './measure.ts';
-import { DEFAULT_REPEATS, defaultDurations, QUICK_REPEATS, quickDurations, type Durations } from './options.ts';
-import { estimateRemainingSeconds, formatDuration, planSetups } from './plan.ts';
+import type { CapturedPair } from '../verify/setup.ts';
+import { pinningFor } from './instruments.ts';
+import { withLiveSetups, type BuildOutcome, type SetupSpec } from './live-setups.ts';
+import { CPS_CONCURRENCY, DEFAULT_PIN_MODE, DEFAULT_SEED, LATENCY_RATE, MESSAGE_BYTES, ROUNDS, SLICE_SECONDS, VERIFY_IPERF_SECONDS } from './options.ts';
+import { estimateRemainingSeconds, formatDuration, isLatencyMetric, planRound, type PlannedSlice } from './plan.ts';
 import { BenchRecorder } from './recorder.ts';
 import { prepareReportDir } from './report-dir.ts';
+import { Activity, prepareSetup, runLatencyPipeline, runSlice, type MeasuredSetup, type SliceEnvironment } from './slices.ts';
 
 export interface BenchOptions {
   backends?: string[];
   placements?: Placement[];
   metrics?: Metric[];
-  repeats?: number;
+  rounds?: number;
   quick?: boolean;
+  seed?: number;
+  pin?: PinMode;
   /** Report directory; default reports/<date>-<name>. */
   outDir?: string;
   name?: string;
   latencyTool?: LatencyTool;
-  /** Overrides the profile's durations (tests use tiny runs). */
-  durations?: Partial<Durations>;
+  /** Overrides the slice lengths (tests use tiny runs). */
+  sliceSeconds?: Partial<BenchConfiguration['sliceSeconds']>;
   /** Progress lines; default stderr. */
   progress?: (line: string) => void;
+  /** Called after each finished round with the live setups (tests break a path here). */
+  afterRound?: (round: number, setups: readonly MeasuredSetup[]) => Promise<void>;
 }
 
 export interface BenchOutcome {
@@ -36,16 +47,38 @@ export interface BenchOutcome {
   status: ResultsFile['status'];
 }
 
-/** One number per run for the progress line. */
-function brief(result: TrafficResult): string {
-  switch (result.kind) {
-    case 'latency':
-      return `latency p50 ${result.percentilesUs.p50.toFixed(1)} µs p99 ${result.percentilesUs.p99.toFixed(1)} µs`;
-    case 'throughput':
-      return `throughput ${(result.bitsPerSecond / 1e9).toFixed(2)} Gbit/s`;
-    case 'connection-rate':
-      return `cps ${result.connectionsPerSecond.toFixed(0)}/s`;
-  }
+/**
+ * Seconds between starts of consecutive latency clients. With a lead (sockperf's sleep) each client
+ * starts two slices ahead: half of lead + slice + a gap for the counter reads and the next start.
+ */
+export function latencyStartPeriod(leadSeconds: number, sliceSeconds: number): number {
+  if (leadSeconds <= 0) return sliceSeconds;
+  const gap = 0.5;
+  return Math.round(Math.max(sliceSeconds + 0.6, (leadSeconds + sliceSeconds + gap) / 2) * 100) / 100;
+}
+
+export function resolveConfiguration(options: BenchOptions, driver: Pick<LatencyDriver, 'tool' | 'leadSeconds'> | undefined): BenchConfiguration {
+  const quick = options.quick ?? false;
+  const sliceSeconds = { ...SLICE_SECONDS, ...options.sliceSeconds };
+  const profile = options.rounds !== undefined || options.sliceSeconds !== undefined ? 'custom' : quick ? 'quick' : 'default';
+  const pin = options.pin ?? DEFAULT_PIN_MODE;
+  const pinning = pinningFor(pin, cpuCount());
+  return {
+    name: options.name ?? (quick ? 'quick' : 'bench'),
+    profile,
+    backends: options.backends ?? backendNames(),
+    placements: options.placements ?? [...PLACEMENTS],
+    metrics: options.metrics ?? [...METRICS],
+    rounds: options.rounds ?? ROUNDS[quick ? 'quick' : 'default'],
+    seed: options.seed ?? DEFAULT_SEED,
+    sliceSeconds,
+    latency: { tool: driver?.tool ?? 'not used', rate: LATENCY_RATE, messageBytes: MESSAGE_BYTES },
+    throughput: { blockSize: '64K', streams: 1 },
+    cps: { concurrency: CPS_CONCURRENCY },
+    pinning: { mode: pinning.mode, clientCpus: pinning.clientCpus, serverCpus: pinning.serverCpus },
+    latencyStartPeriodSeconds: latencyStartPeriod(driver?.leadSeconds ?? 0, Math.max(sliceSeconds.latency, sliceSeconds['round-trip'])),
+    stallRule: STALL_RULE,
+  };
 }
 
 /** Records the offloads of the client pod's host-side veth, once per bench (they do not vary). */
@@ -54,37 +87,39 @@ async function recordOffloads(pair: CapturedPair, recorder: BenchRecorder): Prom
   if (result && result.exitCode === 0) recorder.setVethOffloads(keyOffloads(parseEthtoolFeatures(result.stdout)));
 }
 
-/** Resolves defaults: every available backend, both placements, all metrics, 5 repeats (3 quick). */
-export function resolveConfiguration(options: BenchOptions, latencyTool: string): { configuration: BenchConfiguration; durations: Durations } {
-  const quick = options.quick ?? false;
-  const base = quick ? quickDurations(latencyTool) : defaultDurations(latencyTool);
-  const durations = { ...base, ...options.durations };
-  const name = options.name ?? (quick ? 'quick' : 'bench');
-  return {
-    durations,
-    configuration: {
-      name,
-      backends: options.backends ?? backendNames(),
-      placements: options.placements ?? [...PLACEMENTS],
-      metrics: options.metrics ?? [...METRICS],
-      repeats: options.repeats ?? (quick ? QUICK_REPEATS : DEFAULT_REPEATS),
-      quick,
-      latency: durations.latency,
-      throughput: durations.throughput,
-      cps: durations.cps,
-    },
-  };
+const sliceProofOf = (pair: CapturedPair) => (pair.descriptor.name === 'none' ? 'no-path' : pair.descriptor.judgeSlice ? 'judged' : 'unproven');
+
+/** Splits a round's plan into runs: consecutive latency slices (one pipeline), and each other slice alone. */
+function runsOf(plan: readonly PlannedSlice[]): PlannedSlice[][] {
+  const runs: PlannedSlice[][] = [];
+  for (const slice of plan) {
+    const last = runs[runs.length - 1];
+    if (last && isLatencyMetric(slice.metric) && isLatencyMetric(last[0]!.metric)) last.push(slice);
+    else runs.push([slice]);
+  }
+  return runs;
+}
+
+function roundSummary(slices: readonly SliceRecord[]): string {
+  const failed = slices.filter((s) => s.error !== undefined).length;
+  const invalid = slices.filter((s) => s.path.status === 'invalid').length;
+  const stalled = slices.filter((s) => s.noise && stallReasons(s.noise).length > 0).length;
+  return `${slices.length} slices, ${failed} failed, ${invalid} off the path, ${stalled} flagged by the stall rule`;
 }
 
 export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome> {
   const progress = options.progress ?? ((line: string) => process.stderr.write(line + '\n'));
-  const wantsLatency = (options.metrics ?? METRICS).includes('latency');
+  const wantsLatency = (options.metrics ?? METRICS).some(isLatencyMetric);
   const driver: LatencyDriver | undefined = wantsLatency ? chooseLatencyDriver(options.latencyTool) : undefined;
-  const { configuration, durations } = resolveConfiguration(options, driver?.tool ?? 'not used');
+  const configuration = resolveConfiguration(options, driver);
   const dir = prepareReportDir(options.outDir, configuration.name);
   const recorder = new BenchRecorder(dir, await collectEnvironment(), configuration);
-  const plan = planSetups(configuration.backends, configuration.placements as Placement[], configuration.repeats);
-  progress(`lab bench: ${plan.length} setups (${configuration.backends.join(', ')} x ${configuration.placements.join(', ')} x ${configuration.repeats} repeats), metrics ${configuration.metrics.join(', ')}; writing ${dir}`);
+  const specs: SetupSpec[] = configuration.placements.flatMap((placement) => configuration.backends.map((backend) => ({ backend, placement }))).map((s, i) => ({ id: i + 1, ...s }));
+  const slicesPerRound = specs.length * configuration.metrics.length;
+  progress(
+    `lab bench: ${specs.length} setups (${configuration.backends.join(', ')} x ${configuration.placements.join(', ')}), ${configuration.rounds} rounds of ${slicesPerRound} slices ` +
+      `(${configuration.metrics.join(', ')}), seed ${configuration.seed}, pinning ${configuration.pinning.mode}; writing ${dir}`,
+  );
 
   // Ctrl-C: write what finished, synchronously, before the lab's own handler tears down and exits.
   let stopRequested = false;
@@ -92,61 +127,83 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
     if (stopRequested) return;
     stopRequested = true;
     recorder.close('interrupted');
-    progress(`lab bench: ${signal}: stopped; ${recorder.results.runs.length} run(s) kept in ${dir}`);
+    progress(`lab bench: ${signal}: stopped; ${recorder.results.roundsCompleted} round(s), ${recorder.results.slices.length} slice(s) kept in ${dir}`);
   };
   const signals = ['SIGINT', 'SIGTERM'] as const;
   for (const s of signals) process.on(s, onSignal);
 
   const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+  let measureStarted = 0;
+  let measureEnded = 0;
   let offloadsRecorded = false;
-  try {
-    for (const planned of plan) {
-      if (stopRequested) break;
-      const setupStarted = performance.now();
-      const tag = `[${planned.index}/${plan.length}] repeat ${planned.repeat}/${configuration.repeats} ${planned.backend} ${planned.placement}`;
-      const id = planned.index;
-      recorder.addSetup({ id, repeat: planned.repeat, backend: planned.backend, placement: planned.placement, startedAt: new Date().toISOString(), seconds: 0, evidence: null });
-      const notes: string[] = [];
-      try {
-        await withCapturedPair(planned.backend, planned.placement, async (pair) => {
-          if (!offloadsRecorded) {
-            await recordOffloads(pair, recorder);
-            offloadsRecorded = true;
-          }
-          const verifyStarted = new Date().toISOString();
-          const verdict = await pair.verify({ iperfSeconds: durations.throughput.fromVerifyPlan ? durations.throughput.seconds : durations.verifyIperfSeconds });
-          recorder.updateSetup(id, { evidence: { ok: verdict.ok, checks: verdict.checks } });
-          notes.push(verdict.ok ? 'evidence ok' : `EVIDENCE FAILED (${verdict.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')})`);
-          if (configuration.metrics.includes('throughput') && durations.throughput.fromVerifyPlan && verdict.throughput) {
-            recorder.addRun({ setupId: id, repeat: planned.repeat, backend: planned.backend, placement: planned.placement, metric: 'throughput', startedAt: verifyStarted, source: 'verify-plan', result: verdict.throughput });
-            notes.push(brief(verdict.throughput));
-          }
-          await measureSetup(
-            pair,
-            configuration.metrics,
-            driver,
-            durations,
-            (run) => {
-              recorder.addRun({ setupId: id, repeat: planned.repeat, backend: planned.backend, placement: planned.placement, ...run });
-              notes.push(run.result ? brief(run.result) : `${run.metric} FAILED: ${run.error?.split('\n')[0]}`);
-            },
-            () => stopRequested,
-          );
-        });
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        recorder.updateSetup(id, { error: message });
-        notes.push(`SETUP FAILED: ${message.split('\n')[0]}`);
-      }
-      recorder.updateSetup(id, { seconds: Math.round((performance.now() - setupStarted) / 100) / 10 });
-      const elapsed = (performance.now() - started) / 1000;
-      const eta = estimateRemainingSeconds(elapsed, planned.index, plan.length);
-      progress(`${tag}: ${notes.join(', ')} (${((performance.now() - setupStarted) / 1000).toFixed(1)} s; elapsed ${formatDuration(elapsed)}${eta === undefined ? '' : `, ETA ${formatDuration(eta)}`})`);
+  const env: SliceEnvironment = {
+    driver,
+    pinning: pinningFor(configuration.pinning.mode, cpuCount()),
+    cpus: cpuCount(),
+    sliceSeconds: configuration.sliceSeconds,
+    latencyStartPeriodSeconds: configuration.latencyStartPeriodSeconds,
+    conntrackCensus: (round) => round === 1,
+  };
+
+  const onBuilt = async (outcome: BuildOutcome) => {
+    const { spec } = outcome;
+    const tag = `setup ${spec.id}/${specs.length} ${spec.backend} ${spec.placement}`;
+    if ('error' in outcome) {
+      recorder.addSetup({ ...spec, buildSeconds: outcome.seconds, evidence: null, sliceProof: 'unproven', proxyProcesses: 0, error: outcome.error });
+      progress(`${tag}: SETUP FAILED: ${outcome.error.split('\n')[0]} (${outcome.seconds.toFixed(1)} s)`);
+      return;
     }
+    const { pair, verdict } = outcome;
+    if (!offloadsRecorded) {
+      await recordOffloads(pair, recorder);
+      offloadsRecorded = true;
+    }
+    recorder.addSetup({ ...spec, runId: pair.lab.runId, buildSeconds: outcome.seconds, evidence: { ok: verdict.ok, checks: verdict.checks }, sliceProof: sliceProofOf(pair), proxyProcesses: 0 });
+    const proof = verdict.ok ? `evidence ok, slices ${sliceProofOf(pair)}` : `EVIDENCE FAILED (${verdict.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}): not measured`;
+    progress(`${tag}: ${proof} (${outcome.seconds.toFixed(1)} s; elapsed ${formatDuration(elapsed())})`);
+  };
+
+  try {
+    await withLiveSetups(specs, { verifyIperfSeconds: VERIFY_IPERF_SECONDS, onBuilt, shouldStop: () => stopRequested }, async (live) => {
+      const measured = new Map<number, MeasuredSetup>();
+      for (const setup of live) {
+        const ready = await prepareSetup(setup, env);
+        measured.set(setup.spec.id, ready);
+        recorder.updateSetup(setup.spec.id, { proxyProcesses: ready.processes.proxies.length });
+      }
+      measureStarted = elapsed();
+      const setupOf = (planned: PlannedSlice) => measured.get(planned.setupId)!;
+      const activity = new Activity();
+      const ids = [...measured.keys()];
+      for (let round = 1; round <= configuration.rounds && !stopRequested && ids.length > 0; round++) {
+        const plan = planRound(round, ids, configuration.metrics, seededRandom(deriveSeed(configuration.seed, `round ${round}`)));
+        const roundStarted = performance.now();
+        const roundSlices: SliceRecord[] = [];
+        const keep = (slice: SliceRecord) => {
+          roundSlices.push(slice);
+          recorder.addSlice(slice);
+        };
+        for (const run of runsOf(plan)) {
+          if (stopRequested) break;
+          if (isLatencyMetric(run[0]!.metric)) await runLatencyPipeline(run, setupOf, env, activity, keep, () => stopRequested);
+          else keep(await runSlice(setupOf(run[0]!), run[0]!, env, activity));
+        }
+        if (stopRequested) break;
+        recorder.completeRound(round);
+        await options.afterRound?.(round, [...measured.values()]);
+        const eta = estimateRemainingSeconds(elapsed() - measureStarted, round, configuration.rounds);
+        progress(`round ${round}/${configuration.rounds}: ${roundSummary(roundSlices)} (${((performance.now() - roundStarted) / 1000).toFixed(1)} s; elapsed ${formatDuration(elapsed())}${eta === undefined ? '' : `, ETA ${formatDuration(eta)} + teardown`})`);
+      }
+      measureEnded = elapsed();
+    });
   } finally {
     for (const s of signals) process.off(s, onSignal);
   }
+  const total = elapsed();
+  recorder.setPhases({ setupSeconds: measureStarted, measureSeconds: Math.max(0, measureEnded - measureStarted), teardownSeconds: Math.max(0, total - measureEnded) });
   const status = stopRequested ? 'interrupted' : 'complete';
   recorder.close(status);
+  progress(`lab bench: ${status} in ${formatDuration(total)} (${total.toFixed(0)} s wall: setups ${measureStarted.toFixed(0)} s, measuring ${(measureEnded - measureStarted).toFixed(0)} s, teardown ${(total - measureEnded).toFixed(0)} s)`);
   return { dir, results: recorder.results, status };
 }

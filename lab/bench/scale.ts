@@ -46,7 +46,7 @@ export async function measureScale(pods: number): Promise<ScaleRecord> {
 export async function runScaleBench(options: { pods: number; repeats?: number; outDir?: string; name?: string; progress?: (line: string) => void }): Promise<BenchOutcome> {
   const progress = options.progress ?? ((line: string) => process.stderr.write(line + '\n'));
   const repeats = options.repeats ?? 3;
-  const { configuration } = resolveConfiguration({ name: options.name ?? `scale-${options.pods}`, backends: [], placements: [], metrics: [], repeats }, 'not used');
+  const configuration = resolveConfiguration({ name: options.name ?? `scale-${options.pods}`, backends: [], placements: [], metrics: [], rounds: repeats }, undefined);
   const dir = prepareReportDir(options.outDir, configuration.name);
   const recorder = new BenchRecorder(dir, await collectEnvironment(), configuration);
   let status: BenchOutcome['status'] = 'complete';

@@ -1,6 +1,6 @@
 // cgroup v2: the lab's groups live under a lab-owned parent below the cgroup2 mount, which is found
 // from /proc/mounts (hybrid hosts mount it at /sys/fs/cgroup/unified, unified ones at /sys/fs/cgroup).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -71,4 +71,33 @@ export async function removeCgroupTree(dir: string): Promise<void> {
     }
   }
   throw new Error(`could not remove cgroup ${dir}: processes keep it busy`);
+}
+
+/** CPU time a cgroup's processes (and its descendants') used, from its cpu.stat, in microseconds. */
+export interface CgroupCpu {
+  usageUsec: number;
+  userUsec: number;
+  systemUsec: number;
+}
+
+export function parseCpuStat(text: string): CgroupCpu {
+  const field = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { usageUsec: field('usage_usec'), userUsec: field('user_usec'), systemUsec: field('system_usec') };
+}
+
+/** cpu.stat of a cgroup; cgroup v2 keeps usage_usec even without the cpu controller enabled. */
+export async function readCgroupCpu(dir: string): Promise<CgroupCpu> {
+  return parseCpuStat(await readFile(join(dir, 'cpu.stat'), 'utf8'));
+}
+
+/** PIDs of every process in a cgroup and its descendants. */
+export async function processesInTree(dir: string): Promise<number[]> {
+  const own = await procsOf(dir);
+  const children = await Promise.all((await childGroups(dir)).map(processesInTree));
+  return [...own, ...children.flat()];
+}
+
+/** The same, synchronously: the bench reads it at the exact start and end of a measurement window. */
+export function readCgroupCpuSync(dir: string): CgroupCpu {
+  return parseCpuStat(readFileSync(join(dir, 'cpu.stat'), 'utf8'));
 }

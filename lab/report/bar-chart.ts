@@ -1,4 +1,4 @@
-// Grouped bars: one group per placement, one bar per backend at the median, and every run drawn as a
+// Grouped bars: one group per placement, one bar per backend at the median, and every slice drawn as a
 // dot on its bar, so the spread is visible and not only summarized.
 import { colourOf, element, linearScale, shortNumber, svgDocument, text, ticksFromZero } from './svg.ts';
 
@@ -49,7 +49,7 @@ export function barChart(input: BarChartInput): string {
       if ('invalid' in value) {
         body.push(element('g', { class: 'bar invalid', 'data-series': series, 'data-group': group }, [
           element('rect', { x, y: MARGIN.top, width: BAR_WIDTH, height: plotHeight, fill: 'none', stroke: '#c00', 'stroke-dasharray': '4 3' }),
-          text(x + BAR_WIDTH / 2 + 4, MARGIN.top + plotHeight / 2, 'invalid: no evidence', { 'text-anchor': 'middle', fill: '#c00', 'font-size': 11, transform: `rotate(-90 ${x + BAR_WIDTH / 2 + 4} ${MARGIN.top + plotHeight / 2})` }),
+          text(x + BAR_WIDTH / 2 + 4, MARGIN.top + plotHeight / 2, 'invalid', { 'text-anchor': 'middle', fill: '#c00', 'font-size': 11, transform: `rotate(-90 ${x + BAR_WIDTH / 2 + 4} ${MARGIN.top + plotHeight / 2})` }),
           element('title', {}, `${series}, ${group}: invalid (${value.invalid})`),
         ]));
         return;
@@ -59,7 +59,7 @@ export function barChart(input: BarChartInput): string {
         element('circle', { class: 'run', cx: x + BAR_WIDTH / 2 + (ri - (value.runs.length - 1) / 2) * 4, cy: y(run), r: 3, fill: 'white', stroke: '#222', 'stroke-width': 1.2 }),
       );
       body.push(element('g', { class: 'bar', 'data-series': series, 'data-group': group }, [
-        element('rect', { x, y: y(value.median), width: BAR_WIDTH, height: y(0) - y(value.median), fill: colour, opacity: 0.85 }, element('title', {}, `${series}, ${group}: median ${shortNumber(value.median)} (${value.runs.length} runs)`)),
+        element('rect', { x, y: y(value.median), width: BAR_WIDTH, height: y(0) - y(value.median), fill: colour, opacity: 0.85 }, element('title', {}, `${series}, ${group}: median ${shortNumber(value.median)} (${value.runs.length} slices)`)),
         ...dots,
         text(x + BAR_WIDTH / 2, y(Math.max(value.median, ...value.runs)) - 7, shortNumber(value.median), { 'text-anchor': 'middle', 'font-size': 10 }),
       ]));
@@ -70,7 +70,7 @@ export function barChart(input: BarChartInput): string {
   return svgDocument(width, height, input.title, body);
 }
 
-export function legend(series: string[], x: number, y: number, extra: string[] = ['o  one run']): string {
+export function legend(series: string[], x: number, y: number, extra: string[] = ['o  one slice']): string {
   const rows = series.map((s, i) => element('rect', { x, y: y + i * 20, width: 12, height: 12, fill: colourOf(s, i) }) + text(x + 18, y + i * 20 + 10, s));
   const notes = extra.map((note, i) => text(x, y + (series.length + i) * 20 + 14, note, { fill: '#555', 'font-size': 11 }));
   return element('g', { class: 'legend' }, [...rows, ...notes]);

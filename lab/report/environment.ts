@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { run } from '../host/exec.ts';
-import { stripAnsi } from '../traffic/sockperf.ts';
 import type { EnvironmentInfo } from './results.ts';
 
 /** Tools whose versions change the numbers; each with the flag that prints its version. */
@@ -24,7 +24,7 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 async function firstLine(file: string, args: string[]): Promise<string> {
   try {
     const result = await run(file, args, { allowFailure: true, timeoutMs: 5000 });
-    const text = stripAnsi(result.stdout + '\n' + result.stderr);
+    const text = stripVTControlCharacters(result.stdout + '\n' + result.stderr);
     return text.split('\n').map((l) => l.replace(/^sockperf:\s*/, '').trim()).find((l) => l !== '') ?? 'unknown';
   } catch {
     return 'missing';

@@ -1,15 +1,12 @@
-// report.md: environment, configuration, one table per metric, the cells that missed their
-// variation targets, the evidence behind every cell, the comparison with published results, charts.
+// report.md: the answer first (one line per comparison, with its 95 % interval), then the absolute
+// figures behind it, the CPU cost, the evidence that each slice took its path, the machine's noise,
+// how the numbers were made, and the machine they were made on.
+import { analyze, BASELINES, CI_TARGETS, formatChange, headlineLine, PRIMARY, type Analysis, type Comparison, type SetupSummary } from './analysis.ts';
 import type { Figure } from './figures.ts';
 import type { Metric, ResultsFile } from './results.ts';
-import { BASELINES, CV_FLAG, CV_TARGETS, judgesItsCell, PRIMARY, type CellSummary } from './summarize.ts';
-import type { Summary } from './stats.ts';
-
-const METRIC_TITLES: Record<Metric, string> = {
-  latency: 'Latency (round trip at a fixed rate, open loop)',
-  throughput: 'Throughput (iperf3, one TCP stream)',
-  cps: 'Connection rate (open, one exchange, close)',
-};
+import { describeStallRule, foreignFraction, stallReasons, stealFraction } from './stall.ts';
+import { median } from './stats.ts';
+import { DEFAULT_RESAMPLES } from './bootstrap.ts';
 
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -24,25 +21,220 @@ export function formatValue(metric: Metric, value: number): string {
     case 'throughput':
       return value.toFixed(2);
     case 'latency':
+    case 'round-trip':
       return value >= 1000 ? value.toFixed(0) : value.toFixed(1);
     case 'cps':
       return value.toFixed(0);
   }
 }
 
-export const formatPercent = (fraction: number) => `${(fraction * 100).toFixed(1)}%`;
+export const formatPercent = (fraction: number) => `${(fraction * 100).toFixed(1)} %`;
 
-/** "×0.88 (−12.0%)": the ratio and the change it means. */
-export function formatRatio(value: number | null): string {
-  if (value === null) return '–';
-  const change = (value - 1) * 100;
-  return `×${value.toFixed(2)} (${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)}%)`;
+const PLACEMENT_WORDS: Record<string, string> = { 'same-node': 'same node', 'cross-node': 'across nodes' };
+
+/** The CI target of this run's profile (custom runs are held to the quick one). */
+export function ciTarget(results: Pick<ResultsFile, 'configuration'>): number {
+  return results.configuration.profile === 'default' ? CI_TARGETS.default : CI_TARGETS.quick;
 }
 
-function cvCell(cell: CellSummary): string {
-  if (!cell.primary || cell.primary.n < 2) return 'n<2';
-  const text = formatPercent(cell.primary.cv);
-  return cell.missedCvTarget || cell.noisy ? `**${text}** ⚠` : text;
+function headerSection(results: ResultsFile, analysis: Analysis): string {
+  const c = results.configuration;
+  const started = results.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const phases = results.phases ? ` (setups ${results.phases.setupSeconds.toFixed(0)} s, measuring ${results.phases.measureSeconds.toFixed(0)} s, teardown ${results.phases.teardownSeconds.toFixed(0)} s)` : '';
+  const counts = analysis.counts;
+  const notes: string[] = [];
+  if (results.status !== 'complete') notes.push(`**This run is ${results.status}**: it holds ${results.roundsCompleted} finished round(s) of ${c.rounds}.`);
+  if (results.environment.loadAverage[0] > results.environment.cpuCount * 0.25) {
+    notes.push(`The machine was busy when the run started (load ${results.environment.loadAverage[0].toFixed(2)} on ${results.environment.cpuCount} cores): expect slices flagged by the stall rule.`);
+  }
+  const failedSetups = results.setups.filter((s) => s.error !== undefined || s.evidence?.ok !== true);
+  if (failedSetups.length > 0) notes.push(`${failedSetups.length} setup(s) failed to build or to prove their path and were not measured: ${failedSetups.map((s) => `${s.backend}/${s.placement}`).join(', ')}.`);
+  return [
+    `# Interception backends benchmark: ${c.name}`,
+    '',
+    `Run ${started}, **${results.durationSeconds.toFixed(0)} s wall**${phases}; ${c.profile} profile, ${results.roundsCompleted} of ${c.rounds} rounds; ` +
+      `${counts.slices} slices: ${counts.counted} counted, ${counts.stalled} flagged by the stall rule, ${counts.invalid} off the path (invalid), ${counts.failed} failed; status ${results.status}.`,
+    ...(notes.length > 0 ? ['', ...notes.map((n) => `> ${n}`)] : []),
+    '',
+  ].join('\n');
+}
+
+function answerSection(results: ResultsFile, analysis: Analysis): string {
+  const target = ciTarget(results);
+  // The same comparisons with no slice flagged: shown only where the stall rule left no pair, so a
+  // run on a busy machine still says what it saw, marked as such.
+  const unflagged = analyze(results, { stealFraction: Infinity, foreignFraction: Infinity, overrunFraction: Infinity });
+  const lines: string[] = [];
+  for (const baseline of BASELINES) {
+    for (const placement of results.configuration.placements) {
+      const comparisons = analysis.comparisons.filter((c) => c.baseline === baseline && c.placement === placement);
+      if (comparisons.length === 0) continue;
+      lines.push('', `**Against ${baseline}, ${PLACEMENT_WORDS[placement] ?? placement}**`, '');
+      for (const c of comparisons) {
+        const wide = c.halfWidth !== null && c.halfWidth > target ? ` ⚠ interval ±${(c.halfWidth * 100).toFixed(1)} %` : '';
+        const all = c.interval ? undefined : unflagged.comparisons.find((u) => u.metric === c.metric && u.placement === c.placement && u.backend === c.backend && u.baseline === c.baseline);
+        const fallback = all?.interval ? ` — with flagged slices included (not a result): ${formatChange(all.interval.estimate)} [${formatChange(all.interval.low)}, ${formatChange(all.interval.high)}] (n ${all.interval.n})` : '';
+        lines.push(`- ${headlineLine(c)}${wide}${fallback}`);
+      }
+    }
+  }
+  if (lines.length === 0) return '## The answer\n\nNo comparison could be made: a baseline (none or redirect) and another backend must both have counted slices in the same rounds.\n';
+  const withInterval = analysis.comparisons.filter((c) => c.halfWidth !== null);
+  const met = withInterval.filter((c) => c.halfWidth! <= target);
+  const widest = [...withInterval].sort((a, b) => b.halfWidth! - a.halfWidth!)[0];
+  const unproven = [...new Set(analysis.comparisons.filter((c) => c.unproven).map((c) => c.backend))];
+  return [
+    '## The answer',
+    '',
+    'Change of each backend against its baseline on the same placement: the median over rounds of the per-round ratio (each backend\'s figure over the baseline\'s figure from the same round), ' +
+      'with a bootstrap 95 % interval over rounds, and n, the rounds paired. For latency and round trip lower is better; for throughput and connection rate higher is better.',
+    ...lines,
+    '',
+    `Interval target for this profile: half-width ≤ ${(target * 100).toFixed(0)} % of the ratio. ${met.length} of ${withInterval.length} intervals meet it` +
+      (widest ? `; the widest is ±${(widest.halfWidth! * 100).toFixed(1)} % (${widest.backend} vs ${widest.baseline}, ${widest.placement}, ${PRIMARY[widest.metric].label}).` : '.'),
+    ...(unproven.length > 0 ? ['', `"path unproven": ${unproven.join(', ')} has no per-slice judge yet, so its slices are counted but not proven to have taken the path (see "Path evidence per slice").`] : []),
+    '',
+    'The two latency views: the open-loop figure sends 1000 requests/s whatever the replies do, so on a machine this idle each request starts by waking sleeping CPUs and the wake-ups dominate the time. ' +
+      'The closed-loop round trip sends the next request as soon as the reply arrives, so the CPUs stay awake and the figure is each mechanism\'s own per-message cost.',
+    '',
+  ].join('\n');
+}
+
+function absoluteSection(results: ResultsFile, analysis: Analysis): string {
+  const parts: string[] = ['## Absolute figures', '', 'Medians over the counted slices of each setup (every slice is in results.json). IQR: interquartile range over slices.'];
+  for (const metric of results.configuration.metrics) {
+    const summaries = analysis.setups.filter((s) => s.metric === metric);
+    if (summaries.length === 0) continue;
+    const primary = PRIMARY[metric];
+    const isLatency = metric === 'latency' || metric === 'round-trip';
+    const header = ['backend', 'placement', `median ${primary.label} (${primary.unit})`, 'IQR', 'slices counted / flagged / invalid / failed', 'path', ...(isLatency ? ['p90', 'p99', 'p99.9', 'samples/slice', 'tool'] : metric === 'cps' ? ['conntrack entries per 1000 conns'] : [])];
+    const rows = summaries.map((s) => {
+      const value = s.median === null ? 'no counted slice' : formatValue(metric, s.median);
+      const iqr = s.q1 === null || s.q3 === null ? '–' : formatValue(metric, s.q3 - s.q1);
+      const extra = isLatency
+        ? [s.percentilesUs ? formatValue(metric, s.percentilesUs.p90) : '–', s.percentilesUs ? formatValue(metric, s.percentilesUs.p99) : '–', s.percentilesUs ? formatValue(metric, s.percentilesUs.p999) : '–', s.samplesPerSlice?.toFixed(0) ?? '–', s.tools.join(', ') || '–']
+        : metric === 'cps'
+          ? [s.conntrackPer1000 === undefined ? '–' : s.conntrackPer1000.toFixed(0)]
+          : [];
+      return [s.backend, s.placement, value, iqr, `${s.counted} / ${s.stalled} / ${s.invalid} / ${s.failed}`, proofText(s), ...extra];
+    });
+    parts.push('', `### ${primary.label} (${primary.unit}, ${primary.higherIsBetter ? 'higher' : 'lower'} is better)`, '', table(header, rows));
+  }
+  return parts.join('\n') + '\n';
+}
+
+function proofText(s: SetupSummary): string {
+  switch (s.proof) {
+    case 'judged':
+      return 'proven per slice';
+    case 'unproven':
+      return 'unproven (no per-slice judge)';
+    case 'no-path':
+      return 'no path (baseline)';
+    case 'mixed':
+      return 'mixed';
+  }
+}
+
+function cpuSection(results: ResultsFile, analysis: Analysis): string {
+  const rows: string[][] = [];
+  for (const s of analysis.setups) {
+    if (!s.cpu) continue;
+    const digits = s.cpu.unit === 's/GB' ? 3 : 1;
+    const total = s.cpu.app + s.cpu.proxy + s.cpu.kernel;
+    rows.push([PRIMARY[s.metric].label, s.backend, s.placement, s.cpu.unit === 's/GB' ? 'CPU-s per GB' : 'CPU-µs per request', s.cpu.app.toFixed(digits), s.cpu.proxy.toFixed(digits), s.cpu.kernel.toFixed(digits), total.toFixed(digits), s.cpu.machineSoftirq.toFixed(digits), String(s.cpu.slices)]);
+  }
+  if (rows.length === 0) return '';
+  const rate = results.configuration.latency.rate;
+  const sidecarSizing = analysis.setups
+    .filter((s) => s.metric === 'latency' && s.cpu && s.backend === 'redirect')
+    .map((s) => `${s.placement}: ${((s.cpu!.proxy * rate) / 1e6).toFixed(3)} vCPU for both sidecars at ${rate} req/s`);
+  return [
+    '## CPU cost',
+    '',
+    'Medians over counted slices, per unit of work: per request for the latency views and the connection rate (one connection is one request), per GB sent for throughput. ' +
+      '**app**: the setup\'s pods (cgroup `cpu.stat` usage) minus its proxies: the apps, their system calls and the softirq work the kernel did while running them. ' +
+      '**proxy**: the sidecars\' or node proxies\' threads (`/proc/PID/task/*/schedstat`). **kernel**: the ksoftirqd threads (softirq work deferred out of every task). ' +
+      'The three add up to the CPU the path cost. **machine softirq** is `/proc/stat` softirq of the whole machine, tick-sampled (10 ms): it overlaps app and proxy, which include softirq run inside them, and is shown for reference only.',
+    '',
+    table(['metric', 'backend', 'placement', 'unit', 'app', 'proxy', 'kernel', 'total', 'machine softirq', 'slices'], rows),
+    '',
+    ...(sidecarSizing.length > 0 ? [`Istio sizes a sidecar at about 0.20 vCPU per 1000 requests/s. This run's open-loop proxy share for redirect: ${sidecarSizing.join('; ')} (HAProxy forwarding bytes, not Envoy with HTTP and mTLS).`, ''] : []),
+  ].join('\n');
+}
+
+function evidenceSection(results: ResultsFile): string {
+  const rows = results.setups.map((setup) => {
+    const slices = results.slices.filter((s) => s.setupId === setup.id);
+    const byStatus = (status: string) => slices.filter((s) => s.path.status === status).length;
+    const invalid = slices.find((s) => s.path.status === 'invalid');
+    const example = slices.find((s) => s.path.delta && Object.keys(s.path.delta).length > 0);
+    const verify = setup.error !== undefined ? `setup failed: ${setup.error.split('\n')[0]}` : setup.evidence ? `${setup.evidence.checks.filter((c) => c.ok).length}/${setup.evidence.checks.length} checks passed${setup.evidence.ok ? '' : ` (failed: ${setup.evidence.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')})`}` : 'no evidence';
+    const proof =
+      setup.sliceProof === 'no-path'
+        ? 'none has no path to prove: its slices are the baseline'
+        : setup.sliceProof === 'unproven'
+          ? `no per-slice judge: ${byStatus('unproven')} slices unproven`
+          : `${byStatus('valid')} valid, ${byStatus('invalid')} invalid`;
+    const detail = invalid?.path.check ? `invalid e.g. ${invalid.metric} round ${invalid.round}: ${invalid.path.check.detail}` : example?.path.check ? example.path.check.detail : example?.path.delta ? `e.g. ${example.metric}: ${Object.entries(example.path.delta).map(([k, v]) => `${k} +${v}`).join(', ')}` : '–';
+    return [setup.backend, setup.placement, verify, proof, detail.length > 240 ? detail.slice(0, 237) + '...' : detail];
+  });
+  return [
+    '## Path evidence',
+    '',
+    'Each setup was proven once with the backend\'s verify checks (the same as `lab verify`) before it was measured. Then, around every slice, the backend\'s path counters were read and its per-slice judge decided whether their movement accounts for that slice\'s traffic (every connection through the path). ' +
+      'A slice whose traffic left the path is invalid and left out; a backend without a per-slice judge has its slices marked unproven.',
+    '',
+    table(['backend', 'placement', 'verify', 'slices', 'detail'], rows),
+    '',
+  ].join('\n');
+}
+
+function noiseSection(results: ResultsFile, analysis: Analysis): string {
+  const withNoise = results.slices.filter((s) => s.noise);
+  const reasonCounts = new Map<string, number>();
+  for (const slice of withNoise) for (const reason of stallReasons(slice.noise!, analysis.rule)) reasonCounts.set(reason.split(' ')[0]!, (reasonCounts.get(reason.split(' ')[0]!) ?? 0) + 1);
+  const flagged = withNoise.filter((s) => stallReasons(s.noise!, analysis.rule).length > 0);
+  const pct = (values: number[]) => (values.length === 0 ? '–' : formatPercent(median(values)));
+  const maxPct = (values: number[]) => (values.length === 0 ? '–' : formatPercent(Math.max(...values)));
+  const steal = withNoise.map((s) => stealFraction(s.noise!));
+  const foreign = withNoise.map((s) => foreignFraction(s.noise!));
+  const pressure = withNoise.flatMap((s) => (s.noise!.cpuPressureUs === null ? [] : [s.noise!.cpuPressureUs / Math.max(1, s.noise!.windowMs * 1000)]));
+  const involuntary = withNoise.map((s) => s.noise!.involuntarySwitches);
+  return [
+    '## Machine noise',
+    '',
+    `The stall rule: ${describeStallRule(analysis.rule)}. Flagged slices are left out of the ratios.`,
+    '',
+    `${flagged.length} of ${withNoise.length} slices flagged` + (reasonCounts.size > 0 ? ` (${[...reasonCounts].map(([reason, n]) => `${reason}: ${n}`).join(', ')}; a slice can have several reasons).` : '.'),
+    '',
+    table(
+      ['per slice', 'median', 'max'],
+      [
+        ['steal, share of the machine', pct(steal), maxPct(steal)],
+        ['foreign load, share of the machine', pct(foreign), maxPct(foreign)],
+        ['CPU pressure (PSI some), share of the window', pct(pressure), maxPct(pressure)],
+        ['involuntary context switches of the setup', involuntary.length ? median(involuntary).toFixed(0) : '–', involuntary.length ? String(Math.max(...involuntary)) : '–'],
+      ],
+    ),
+    '',
+  ].join('\n');
+}
+
+function methodSection(results: ResultsFile): string {
+  const c = results.configuration;
+  const pin = c.pinning.mode === 'off' ? 'no pinning' : `${c.pinning.mode === 'pods' ? 'every process of the client pod' : 'the client pod\'s apps'} on CPU ${c.pinning.clientCpus.join(',')} and ${c.pinning.mode === 'pods' ? 'of the server pod' : 'the server pod\'s apps'} on CPU ${c.pinning.serverCpus.join(',')} (taskset), slice clients started pinned`;
+  const lines = [
+    `- Matrix: backends ${c.backends.join(', ')}; placements ${c.placements.join(', ')}; metrics ${c.metrics.join(', ')}; ${c.rounds} rounds asked, seed ${c.seed}.`,
+    '- Every setup (backend × placement) was built, installed and proven once, each in its own run (namespaces, cgroups, pins), and all stayed live side by side. Each round then measured every setup once per metric, in a fresh random order of the setups for each metric (seeded), so that machine drift falls on every backend within the same few seconds.',
+    `- Slices: latency ${c.sliceSeconds.latency} s and round trip ${c.sliceSeconds['round-trip']} s (${c.latency.tool}${c.latency.tool === 'sockperf' ? `; sockperf counts its "valid duration", leaving out its first 400 ms and last 50 ms, and it sleeps 2 s after connecting, so each client was started two slices ahead, one every ${c.latencyStartPeriodSeconds} s, with counter reads and starts kept between windows` : ''}), ` +
+      `throughput ${c.sliceSeconds.throughput} s (iperf3, ${c.throughput.streams} stream, -l ${c.throughput.blockSize}), connection rate ${c.sliceSeconds.cps} s (the pod agent, ${c.cps.concurrency} in parallel, open, one byte each way, close).`,
+    `- Latency: ${c.latency.rate} requests/s open loop, and one request in flight closed loop; ${c.latency.messageBytes}-byte messages, round-trip times.`,
+    `- Ratios: per round, the backend's figure over the baseline's (none, and redirect) on the same placement; the result is their median over rounds with a percentile bootstrap 95 % interval (${DEFAULT_RESAMPLES} resamples, seeded from the run's seed and the comparison, so the same data gives the same interval). Rounds where either slice is missing, failed, invalid or flagged are left out of that comparison.`,
+    `- Pinning: ${pin}.`,
+    '- Connection-rate conntrack entries: `conntrack -C` in every namespace of the setup around its first-round slice, scaled to 1000 connections.',
+  ];
+  return `## How the numbers were made\n\n${lines.join('\n')}\n`;
 }
 
 function environmentSection(env: ResultsFile['environment']): string {
@@ -62,154 +254,30 @@ function environmentSection(env: ResultsFile['environment']): string {
   return `## Environment\n\n${table(['', ''], rows)}\n\nOffloads of a lab pod's host-side veth: ${offloadLine}.\n`;
 }
 
-function configurationSection(results: ResultsFile): string {
-  const c = results.configuration;
-  const lines = [
-    `- Matrix: backends ${c.backends.join(', ')}; placements ${c.placements.join(', ')}; metrics ${c.metrics.join(', ')}; ${c.repeats} repeat(s)${c.quick ? ' (quick profile: short runs)' : ''}.`,
-    '- Each repeat builds a fresh topology per backend and placement, installs the backend, proves its path with the backend\'s verify checks, then measures. Backends are interleaved within each repeat (A B C, A B C) so drift of the machine falls on all of them alike.',
-    `- Latency: ${c.latency.tool}, ${c.latency.rate} requests/s fixed rate (open loop), ${c.latency.connections} connection(s), ${c.latency.messageBytes}-byte messages, ${c.latency.seconds} s${c.latency.warmupSeconds > 0 ? ` after ${c.latency.warmupSeconds} s warm-up` : ''}${c.latency.tool === 'sockperf' ? ' (sockperf discards its own first 400 ms)' : ''}; round-trip times. A p99.9 needs well over 1,000 samples per run to mean more than "the slowest few".`,
-    c.throughput.fromVerifyPlan
-      ? `- Throughput: the verify plan's own iperf3 run on each setup (${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s, nothing omitted): the quick profile saves a second run.`
-      : `- Throughput: iperf3, ${c.throughput.streams} stream, -l ${c.throughput.blockSize}, ${c.throughput.seconds} s measured after ${c.throughput.omitSeconds} s omitted (-O).`,
-    `- Connection rate: the pod agent opens a connection, exchanges one byte, closes; ${c.cps.concurrency} in parallel, up to ${c.cps.maxConnections} connections or ${c.cps.seconds} s${c.cps.warmupSeconds > 0 ? `, after ${c.cps.warmupSeconds} s warm-up` : ' (the verify probes just warmed the path)'}. Conntrack entries: \`conntrack -C\` in every lab namespace before and after the measured connections, scaled to 1000 connections.`,
-    '- Spread: median and interquartile range over repeats; CV = standard deviation / mean across repeats (the targets are stated in CV); robust CV = (IQR / 1.349) / median, which one outlying repeat barely moves: a high CV beside a low robust CV means an outlier (a stalled machine), not a spread.',
-  ];
-  return `## Configuration\n\n${lines.join('\n')}\n`;
-}
-
-function spread(metric: Metric, summary: Summary | null | undefined): string {
-  return summary ? `${formatValue(metric, summary.iqr)}` : '–';
-}
-
-function metricSection(metric: Metric, cells: CellSummary[]): string {
-  const primary = PRIMARY[metric];
-  const extraHeader =
-    metric === 'latency' ? ['p90', 'p99', 'p99.9', 'samples/run', 'tool'] : metric === 'throughput' ? ['retransmits (median)'] : ['errors (median)', 'conntrack entries per 1000 conns (median)'];
-  const header = ['backend', 'placement', `median ${primary.label} (${primary.unit})`, 'IQR', 'CV', 'robust CV', 'n', ...BASELINES.map((b) => `vs ${b}`), ...extraHeader];
-  const rows = cells.map((cell) => {
-    if (!cell.valid || !cell.primary) {
-      const why = cell.valid ? `no successful run (${cell.failedRuns} failed)` : `invalid: ${cell.invalidReason ?? 'no evidence'}`;
-      return [cell.backend, cell.placement, why, '–', '–', '–', String(cell.primary?.n ?? 0), '–', '–', ...extraHeader.map(() => '–')];
-    }
-    const s = cell.secondary;
-    const extra =
-      metric === 'latency'
-        ? [s.p90, s.p99, s.p999].map((v) => (v ? formatValue('latency', v.median) : '–')).concat(s.samples ? s.samples.median.toFixed(0) : '–', cell.tools.join(', '))
-        : metric === 'throughput'
-          ? [s.retransmits ? s.retransmits.median.toFixed(0) : '–']
-          : [s.errors ? s.errors.median.toFixed(0) : '–', s.conntrackPer1000 ? s.conntrackPer1000.median.toFixed(0) : '–'];
-    return [
-      cell.backend,
-      cell.placement,
-      formatValue(metric, cell.primary.median) + (cell.failedRuns > 0 ? ` (${cell.failedRuns} run(s) failed)` : ''),
-      spread(metric, cell.primary),
-      cvCell(cell),
-      cell.primary.n < 2 ? 'n<2' : formatPercent(cell.primary.robustCv),
-      String(cell.primary.n),
-      ...BASELINES.map((b) => formatRatio(cell.ratios[b])),
-      ...extra,
-    ];
-  });
-  const direction = primary.higherIsBetter ? 'higher is better' : 'lower is better';
-  return `### ${METRIC_TITLES[metric]}\n\n${primary.label} in ${primary.unit}, ${direction}. Ratios are medians over the baseline's median, same placement.\n\n${table(header, rows)}\n`;
-}
-
-function targetsSection(cells: CellSummary[]): string {
-  const stated = Object.entries(CV_TARGETS)
-    .map(([metric, target]) => `${PRIMARY[metric as Metric].label} CV ≤ ${formatPercent(target)}`)
-    .join(', ');
-  const measured = cells.filter((c) => c.valid && c.primary && c.primary.n > 1);
-  const missed = measured.filter((c) => c.missedCvTarget);
-  const noisy = measured.filter((c) => c.noisy && !c.missedCvTarget);
-  const lines = [`Targets per cell: ${stated}; any cell above ${formatPercent(CV_FLAG)} is flagged ⚠.`];
-  if (measured.length === 0) lines.push('No cell has two or more runs: variation was not measured.');
-  else if (missed.length === 0) lines.push(`Every cell with a target met it (${measured.filter((c) => c.cvTarget !== null).length} cells).`);
-  else lines.push(`Cells that missed their target (${missed.length} of ${measured.filter((c) => c.cvTarget !== null).length}): ${missed.map((c) => `${c.metric} ${c.backend}/${c.placement} (${formatPercent(c.primary!.cv)})`).join(', ')}.`);
-  if (noisy.length > 0) lines.push(`Other cells above ${formatPercent(CV_FLAG)}: ${noisy.map((c) => `${c.metric} ${c.backend}/${c.placement} (${formatPercent(c.primary!.cv)})`).join(', ')}.`);
-  return `### Variation targets\n\n${lines.join('\n\n')}\n`;
-}
-
-function failedRunsSection(results: ResultsFile): string {
-  const failed = results.runs.filter((r) => r.error !== undefined);
-  if (failed.length === 0) return '';
-  const groups = new Map<string, { count: number; errors: Set<string> }>();
-  for (const run of failed) {
-    const key = `${run.metric}|${run.backend}|${run.placement}`;
-    const group = groups.get(key) ?? { count: 0, errors: new Set<string>() };
-    group.count++;
-    group.errors.add((run.error ?? '').split('\n')[0]!.slice(0, 200));
-    groups.set(key, group);
-  }
-  const rows = [...groups].map(([key, g]) => [...key.split('|'), String(g.count), [...g.errors].join('; ')]);
-  return `### Failed runs\n\nRuns that produced no number (kept in results.json with their error).\n\n${table(['metric', 'backend', 'placement', 'runs', 'error'], rows)}\n`;
-}
-
-function evidenceSection(results: ResultsFile): string {
-  const { backends, placements } = results.configuration;
-  const rows: string[][] = [];
-  for (const placement of placements) {
-    for (const backend of backends) {
-      const setups = results.setups.filter((s) => s.backend === backend && s.placement === placement && judgesItsCell(s, results.status));
-      if (setups.length === 0) continue;
-      const passed = setups.filter((s) => s.evidence?.ok).length;
-      const checkNames = [...new Set(setups.flatMap((s) => s.evidence?.checks.map((c) => c.name) ?? []))];
-      const failures = setups.flatMap((s) => (s.evidence ? s.evidence.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`) : [`setup ${s.id}: ${s.error ?? 'no evidence'}`]));
-      const example = setups.find((s) => s.evidence?.ok)?.evidence?.checks.find((c) => c.ok);
-      rows.push([
-        backend,
-        placement,
-        `${passed}/${setups.length}`,
-        passed === setups.length ? 'valid' : '**invalid**',
-        checkNames.join(', ') || '–',
-        failures.length > 0 ? [...new Set(failures)].slice(0, 3).join('; ') : example ? `e.g. ${example.name}: ${example.detail}` : '–',
-      ]);
-    }
-  }
-  return `## Evidence per cell\n\nA cell's numbers count only when every setup it ran on passed the backend's verify checks (the same checks as \`lab verify\`).\n\n${table(['backend', 'placement', 'setups passed', 'cell', 'checks', 'detail'], rows.map((r) => r.map((c) => (c.length > 300 ? c.slice(0, 297) + '...' : c))))}\n`;
-}
-
 /** Published figures the issue asks this run to be placed beside, with the conditions they held under. */
-export const PUBLISHED: Array<{
-  claim: string;
-  published: string;
-  compute: (cells: CellSummary[], placement: string) => number | null;
-  thisRun: (value: number) => string;
-  /** Why this run has no figure for the claim at all (instead of one per placement). */
-  unmeasured?: string;
-}> = [
-  {
-    claim: 'Merbridge: eBPF sockmap vs iptables redirect, latency',
-    published: 'about −12% latency (100 connections)',
-    compute: (cells: CellSummary[], placement: string) => {
-      const sockmap = cells.find((c) => c.metric === 'latency' && c.backend === 'sockmap' && c.placement === placement);
-      return sockmap?.valid ? sockmap.ratios.redirect : null;
-    },
-    thisRun: (value: number) => `${formatRatio(value)} p50, sockmap vs redirect`,
-  },
+export const PUBLISHED: Array<{ claim: string; published: string; comparison?: { backend: string; baseline: 'none' | 'redirect'; metric: Metric }; unmeasured?: string }> = [
+  { claim: 'Merbridge: eBPF sockmap vs iptables redirect, latency', published: 'about −12 % latency (100 connections)', comparison: { backend: 'sockmap', baseline: 'redirect', metric: 'round-trip' } },
   {
     claim: 'Cilium: sockmap acceleration vs loopback TCP, request rate',
     published: 'about 2× requests/s',
     // The matrix compares mesh paths between pods; it never runs plain loopback TCP against
     // sockmap-accelerated loopback, so it has nothing to set beside this claim.
-    compute: () => null,
-    thisRun: () => '',
     unmeasured:
       'not measured by the matrix (it compares mesh paths between pods, not loopback); `lab run scenarios/sockmap-loopback.ts` measures iperf3 over 127.0.0.1 with and without sockops + sk_msg',
   },
 ];
 
-function publishedSection(results: ResultsFile, cells: CellSummary[]): string {
-  const placements = results.configuration.placements;
+function publishedSection(results: ResultsFile, analysis: Analysis): string {
   const rows = PUBLISHED.map((p) => {
-    if (p.unmeasured) return [p.claim, p.published, p.unmeasured];
-    const measured = placements.map((placement) => {
-      const value = p.compute(cells, placement);
-      return `${placement}: ${value === null ? 'not measured (needs valid sockmap and redirect latency cells)' : p.thisRun(value)}`;
+    if (p.unmeasured || !p.comparison) return [p.claim, p.published, p.unmeasured ?? ''];
+    const { backend, baseline, metric } = p.comparison;
+    const measured = results.configuration.placements.map((placement) => {
+      const c: Comparison | undefined = analysis.comparisons.find((x) => x.backend === backend && x.baseline === baseline && x.metric === metric && x.placement === placement);
+      return `${PLACEMENT_WORDS[placement] ?? placement}: ${c?.interval ? `${formatChange(c.interval.estimate)} [${formatChange(c.interval.low)}, ${formatChange(c.interval.high)}] ${PRIMARY[metric].label}` : 'not measured'}`;
     });
     return [p.claim, p.published, measured.join('; ')];
   });
-  const connections = results.configuration.latency.connections;
-  return `## Compared with published results\n\n${table(['published claim', 'published', 'this run'], rows)}\n\nConditions differ: this run drives ${connections} connection(s) at a fixed rate between two pods, each with its own capture, on ${results.environment.cpuCount} cores; the published figures come from their authors' set-ups. Read the direction and rough size, not the digits.\n`;
+  return `## Compared with published results\n\n${table(['published claim', 'published', 'this run'], rows)}\n\nConditions differ: this run drives one connection between two pods, each with its own capture, on ${results.environment.cpuCount} cores; the published figures come from their authors' set-ups. Read the direction and rough size, not the digits.\n`;
 }
 
 function scaleSection(results: ResultsFile): string {
@@ -218,36 +286,27 @@ function scaleSection(results: ResultsFile): string {
   return `## Pod scale\n\nTarget: 100 pods up and down in under 10 s.\n\n${table(['pods', 'create (s)', 'teardown (s)', 'total (s)', 'ms per pod'], rows)}\n`;
 }
 
-function headerSection(results: ResultsFile, cells: CellSummary[]): string {
-  const c = results.configuration;
-  const invalid = cells.filter((cell) => !cell.valid);
-  const notes: string[] = [];
-  if (results.status !== 'complete') notes.push(`**This run is ${results.status}**: the tables hold the cells that finished.`);
-  if (results.environment.loadAverage[0] > results.environment.cpuCount * 0.25) {
-    notes.push(`The machine was busy when the run started (load ${results.environment.loadAverage[0].toFixed(2)} on ${results.environment.cpuCount} cores): expect noisier numbers.`);
-  }
-  if (invalid.length > 0) notes.push(`${invalid.length} cell(s) lacked evidence and are marked invalid.`);
-  const started = results.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  return [
-    `# Interception backends benchmark: ${c.name}`,
-    '',
-    `Run ${started}, ${results.durationSeconds.toFixed(0)} s; ${results.setups.length} setup(s), ${results.runs.length} run(s); status ${results.status}.`,
-    ...(notes.length > 0 ? ['', ...notes.map((n) => `> ${n}`)] : []),
-    '',
-  ].join('\n');
-}
-
-export function renderMarkdown(results: ResultsFile, cells: CellSummary[], figures: Figure[]): string {
-  const metrics = results.configuration.metrics.filter((m) => cells.some((c) => c.metric === m));
+export function renderMarkdown(results: ResultsFile, analysis: Analysis, figures: Figure[]): string {
+  const measured = results.slices.length > 0;
+  const ratioFigures = figures.filter((f) => f.file.startsWith('ratios-'));
+  const otherFigures = figures.filter((f) => !f.file.startsWith('ratios-'));
   const sections = [
-    headerSection(results, cells),
-    environmentSection(results.environment),
-    configurationSection(results),
-    ...(cells.length === 0
-      ? []
-      : [`## Results\n\n${metrics.map((m) => metricSection(m, cells.filter((c) => c.metric === m))).join('\n')}`, targetsSection(cells), failedRunsSection(results), evidenceSection(results), publishedSection(results, cells)].filter((section) => section !== '')),
+    headerSection(results, analysis),
+    ...(measured
+      ? [
+          answerSection(results, analysis),
+          ratioFigures.length > 0 ? ratioFigures.map((f) => `![${f.title}](${f.file})`).join('\n\n') + '\n' : '',
+          absoluteSection(results, analysis),
+          cpuSection(results, analysis),
+          evidenceSection(results),
+          noiseSection(results, analysis),
+          publishedSection(results, analysis),
+        ]
+      : []),
     scaleSection(results),
-    figures.length > 0 ? `## Charts\n\n${figures.map((f) => `![${f.title}](${f.file})`).join('\n\n')}\n` : '',
+    otherFigures.length > 0 ? `## Charts\n\n${otherFigures.map((f) => `![${f.title}](${f.file})`).join('\n\n')}\n` : '',
+    methodSection(results),
+    environmentSection(results.environment),
   ];
   return sections.filter((s) => s !== '').join('\n');
 }

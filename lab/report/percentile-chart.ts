@@ -1,7 +1,7 @@
 // Latency percentile curves, the way HdrHistogram and fortio plot them: the x axis is the tail,
 // log-scaled as 1/(1 - p), so p50, p90, p99 and p99.9 sit one step apart and the tail is not squeezed
-// into the right edge. One panel per placement, one line per backend (the median over repeats of
-// each percentile), every repeat's curve drawn faintly behind it.
+// into the right edge. One panel per placement, one line per backend (the median over slices of
+// each percentile), every slice's curve drawn faintly behind it.
 import { legend } from './bar-chart.ts';
 import { colourOf, element, linearScale, logScale, logTicks, shortNumber, svgDocument, text, ticksFromZero, type Scale } from './svg.ts';
 
@@ -78,6 +78,6 @@ export function percentileChart(input: PercentileChartInput): string {
   });
   body.push(text(14, MARGIN.top + PANEL.height / 2, `latency (µs${useLog ? ', log' : ''})`, { transform: `rotate(-90 14 ${MARGIN.top + PANEL.height / 2})`, 'text-anchor': 'middle' }));
   body.push(text(MARGIN.left + (width - MARGIN.left - MARGIN.right) / 2, height - 8, 'percentile (tail axis, log 1/(1-p))', { 'text-anchor': 'middle', fill: '#555' }));
-  body.push(legend(input.series, width - MARGIN.right + 16, MARGIN.top, ['thin: one run', 'thick: median']));
+  body.push(legend(input.series, width - MARGIN.right + 16, MARGIN.top, ['thin: one slice', 'thick: median']));
   return svgDocument(width, height, input.title, body);
 }

@@ -1,14 +1,19 @@
 // fortio: the preferred latency tool (Istio's own perf harness uses it). `load -uniform -qps R` sends
-// at a fixed, evenly spaced rate (open loop per connection); `-json -` puts the result on stdout.
+// at a fixed, evenly spaced rate (open loop per connection); `-qps 0` sends each request as soon as
+// the previous reply arrived (closed loop); `-json -` puts the result on stdout.
 // fortio is not packaged for Debian, so the driver runs only where someone installed the binary;
 // the parser is tested on a real sample either way.
 import type { BackgroundProcess } from '../host/exec.ts';
+import { spawnLineProcess } from '../host/exec.ts';
+import { commandIn } from '../host/namespaces.ts';
+import { pinnedCommand } from '../host/pinning.ts';
 import type { Lab, Pod } from '../topology/lab.ts';
-import type { LatencyPercentiles, LatencyResult } from './types.ts';
+import type { LatencyPercentiles, LatencyResult, LatencyRun } from './types.ts';
 
 export interface FortioLoad {
   /** `tcp://host:port` (fortio's TCP echo) or `http://host:port/...`. */
   url: string;
+  /** Requests per second, evenly spaced; 0 for closed loop (as fast as replies come back). */
   rate: number;
   connections: number;
   seconds: number;
@@ -21,13 +26,15 @@ export function fortioClientArgs(load: FortioLoad): string[] {
     'load',
     '-json',
     '-',
-    '-uniform',
+    // Even spacing only means something at a fixed rate; -qps 0 is closed loop.
+    ...(load.rate > 0 ? ['-uniform'] : []),
     '-qps',
     String(load.rate),
     '-c',
     String(load.connections),
     '-t',
-    `${load.seconds}s`,
+    // fortio takes Go durations: "1500ms" keeps a fractional second exact.
+    `${Math.round(load.seconds * 1000)}ms`,
     '-p',
     '50,75,90,99,99.9',
     '-payload-size',
@@ -41,14 +48,35 @@ export function fortioClientArgs(load: FortioLoad): string[] {
  * Starts fortio's TCP echo server on one IPv4 address. Every other listener fortio opens by default
  * is disabled (they would bind the wildcard and could collide with the pod's other ports).
  */
-export async function startFortioTcpServer(lab: Lab, pod: Pod, port: number): Promise<BackgroundProcess> {
+export async function startFortioTcpServer(lab: Lab, pod: Pod, port: number, options: { cpus?: readonly number[] } = {}): Promise<BackgroundProcess> {
   const args = ['server', '-tcp-port', `${pod.ip}:${port}`, '-http-port', 'disabled', '-grpc-port', 'disabled', '-redirect-port', 'disabled', '-udp-port', 'disabled'];
-  return lab.spawnServer(pod, 'fortio', args, { ports: [port] });
+  const [file, argv] = pinnedCommand(options.cpus, 'fortio', args);
+  return lab.spawnServer(pod, file, argv, { ports: [port] });
 }
 
-export async function runFortio(lab: Lab, client: Pod, load: FortioLoad): Promise<LatencyResult> {
-  const result = await lab.exec(client, 'fortio', fortioClientArgs(load), { timeoutMs: (load.seconds + 20) * 1000 });
-  return parseFortioJson(result.stdout);
+/**
+ * Starts a fortio client and returns at once. fortio sends from its first moment, so `started` is
+ * when it was started and `ended` when it exited.
+ */
+export function startFortioClient(lab: Lab, client: Pod, load: FortioLoad, options: { cpus?: readonly number[] } = {}): LatencyRun {
+  const [pinnedFile, pinnedArgs] = pinnedCommand(options.cpus, 'fortio', fortioClientArgs(load));
+  const [file, argv] = commandIn(lab.targetOf(client), pinnedFile, pinnedArgs);
+  const startedAt = performance.now();
+  const child = spawnLineProcess(file, argv, { maxLifetimeMs: (load.seconds + 30) * 1000 });
+  lab.record({ kind: 'process', pid: child.pid, command: child.command });
+  const lines: string[] = [];
+  child.onLine((line) => lines.push(line));
+  let endedAt = startedAt;
+  const exited = child.exited.then(() => (endedAt = performance.now()));
+  return {
+    started: Promise.resolve(startedAt),
+    ended: exited.then(() => endedAt),
+    result: exited.then(() => {
+      const text = lines.join('\n');
+      if (!text.trim().startsWith('{')) throw new Error(`fortio printed no JSON: ${(text + child.stderr()).trim().split('\n').slice(-4).join(' | ')}`);
+      return parseFortioJson(text);
+    }),
+  };
 }
 
 interface FortioBucket {
@@ -128,10 +156,12 @@ export function parseFortioJson(text: string): LatencyResult {
   const codes = json.RetCodes ?? {};
   const succeeded = Object.entries(codes).reduce((sum, [code, n]) => sum + (isSuccessCode(code) ? n : 0), 0);
   const errors = Object.keys(codes).length > 0 ? histogram.Count - succeeded : (json.ErrorsDurationHistogram?.Count ?? 0);
+  const unthrottled = requested === 'max' || requested === '' || Number(requested) <= 0;
   return {
     kind: 'latency',
     tool: 'fortio',
-    requestedRate: requested === 'max' || requested === '' ? null : Number(requested),
+    mode: unthrottled ? 'closed-loop' : 'open-loop',
+    requestedRate: unthrottled ? null : Number(requested),
     achievedRate: json.ActualQPS,
     connections: json.NumThreads,
     percentilesUs,

@@ -1,42 +1,70 @@
-// The latency driver the lab uses: fortio where it is installed, otherwise sockperf. Both run open
-// loop at a fixed rate and become the same LatencyResult, which records the tool that made it.
-import { onPath } from '../host/tools.ts';
+// The latency driver the lab uses: fortio where it is installed, otherwise sockperf. Both measure
+// two ways, and both become the same LatencyResult, which records the tool and the mode that made it:
+// - open loop: requests at a fixed rate whatever the replies do (fortio -uniform -qps R, sockperf
+//   under-load). At a low rate every request wakes idle CPUs, so the time includes those wake-ups.
+// - closed loop: the next request leaves when the reply arrives (fortio -qps 0, sockperf ping-pong),
+//   so the CPUs stay busy and the time is the path's own per-message cost.
 import type { BackgroundProcess } from '../host/exec.ts';
+import { onPath } from '../host/tools.ts';
 import type { Lab, Pod } from '../topology/lab.ts';
-import { runFortio, startFortioTcpServer } from './fortio.ts';
-import { runSockperf, startSockperfServer } from './sockperf.ts';
-import type { LatencyResult } from './types.ts';
+import { startFortioClient, startFortioTcpServer } from './fortio.ts';
+import { SOCKPERF_LEAD_SECONDS, sockperfClientArgs, sockperfPingPongArgs, startSockperfClient, startSockperfServer } from './sockperf.ts';
+import type { LatencyMode, LatencyRun } from './types.ts';
 
 export type LatencyTool = 'fortio' | 'sockperf';
 
-export interface LatencyLoad {
+export interface LatencyRequest {
+  mode: LatencyMode;
+  /** Requests per second; ignored in closed loop. */
   rate: number;
   seconds: number;
-  /** Concurrent connections; sockperf under-load drives one. */
-  connections: number;
-  messageBytes?: number;
+  messageBytes: number;
+  /** CPUs to pin the client to (taskset); unpinned when absent. */
+  cpus?: readonly number[];
 }
 
 export interface LatencyDriver {
   readonly tool: LatencyTool;
+  /** Seconds between starting a client and its first measured request (sockperf sleeps first). */
+  readonly leadSeconds: number;
+  /** The shortest measurement the tool can make, in seconds, and whether it needs whole seconds. */
+  readonly minimumSeconds: number;
+  readonly wholeSeconds: boolean;
   /** Starts the tool's echo server in the server pod, bound to its IPv4 address. */
-  startServer(lab: Lab, server: Pod, port: number): Promise<BackgroundProcess>;
-  measure(lab: Lab, client: Pod, server: Pod, port: number, load: LatencyLoad): Promise<LatencyResult>;
+  startServer(lab: Lab, server: Pod, port: number, options?: { cpus?: readonly number[] }): Promise<BackgroundProcess>;
+  /** Starts one client run and returns at once; see LatencyRun for its milestones. */
+  start(lab: Lab, client: Pod, server: Pod, port: number, request: LatencyRequest): LatencyRun;
 }
 
 export const fortioDriver: LatencyDriver = {
   tool: 'fortio',
-  startServer: (lab, server, port) => startFortioTcpServer(lab, server, port),
-  measure: (lab, client, server, port, load) => runFortio(lab, client, { url: `tcp://${server.ip}:${port}`, rate: load.rate, connections: load.connections, seconds: load.seconds, payloadBytes: load.messageBytes }),
+  leadSeconds: 0,
+  minimumSeconds: 0.1,
+  wholeSeconds: false,
+  startServer: (lab, server, port, options = {}) => startFortioTcpServer(lab, server, port, options),
+  start: (lab, client, server, port, request) =>
+    startFortioClient(
+      lab,
+      client,
+      { url: `tcp://${server.ip}:${port}`, rate: request.mode === 'closed-loop' ? 0 : request.rate, connections: 1, seconds: request.seconds, payloadBytes: request.messageBytes },
+      request.cpus ? { cpus: request.cpus } : {},
+    ),
 };
 
 export const sockperfDriver: LatencyDriver = {
   tool: 'sockperf',
-  startServer: (lab, server, port) => startSockperfServer(lab, server, port),
-  measure: (lab, client, server, port, load) => {
-    if (load.connections !== 1) throw new Error('sockperf under-load drives one connection; use fortio for more');
+  leadSeconds: SOCKPERF_LEAD_SECONDS,
+  minimumSeconds: 1,
+  wholeSeconds: true,
+  startServer: (lab, server, port, options = {}) => startSockperfServer(lab, server, port, options),
+  start: (lab, client, server, port, request) => {
     // sockperf's -t takes whole seconds.
-    return runSockperf(lab, client, { host: server.ip, port, rate: load.rate, seconds: Math.max(1, Math.round(load.seconds)), messageBytes: load.messageBytes });
+    const seconds = Math.max(1, Math.round(request.seconds));
+    const args =
+      request.mode === 'closed-loop'
+        ? sockperfPingPongArgs({ host: server.ip, port, seconds, messageBytes: request.messageBytes })
+        : sockperfClientArgs({ host: server.ip, port, rate: request.rate, seconds, messageBytes: request.messageBytes });
+    return startSockperfClient(lab, client, args, { mode: request.mode, requestedRate: request.mode === 'closed-loop' ? null : request.rate, seconds, ...(request.cpus ? { cpus: request.cpus } : {}) });
   },
 };
 

@@ -21,10 +21,19 @@ export interface LatencyPercentiles {
   p999: number;
 }
 
-/** Request/response latency at a fixed, open-loop rate; all times in microseconds. */
+/**
+ * How requests are paced. `open-loop`: sent at a fixed rate whatever the replies do, so at a low
+ * rate every request starts from idle CPUs. `closed-loop`: the next request leaves as soon as the
+ * reply arrives (ping-pong), so the time is the path's own per-message cost.
+ */
+export type LatencyMode = 'open-loop' | 'closed-loop';
+
+/** Request/response latency; all times in microseconds. */
 export interface LatencyResult {
   kind: 'latency';
   tool: 'fortio' | 'sockperf';
+  /** Absent in results written before closed-loop runs existed: those were all open loop. */
+  mode?: LatencyMode;
   /** The rate asked for (null when the tool ran unthrottled). */
   requestedRate: number | null;
   achievedRate: number;
@@ -34,6 +43,8 @@ export interface LatencyResult {
   meanUs: number;
   maxUs: number;
   samples: number;
+  /** Request/reply exchanges over the whole run, warm-up included, where the tool says (sockperf's total run). */
+  exchanges?: number;
   errors: number;
   seconds: number;
 }
@@ -55,3 +66,16 @@ export interface ConnectionRateResult {
 }
 
 export type TrafficResult = ThroughputResult | LatencyResult | ConnectionRateResult;
+
+/**
+ * A latency client that is running: the bench starts it ahead of time (sockperf sleeps two seconds
+ * after connecting, before it sends anything) and times its measurement by the tool's own markers.
+ */
+export interface LatencyRun {
+  /** Resolves when the tool starts sending its measured traffic (performance.now() in ms). */
+  readonly started: Promise<number>;
+  /** Resolves when the tool stops sending (performance.now() in ms). */
+  readonly ended: Promise<number>;
+  /** The parsed result once the tool has exited; rejects with its output when it failed. */
+  readonly result: Promise<LatencyResult>;
+}

@@ -1,63 +1,95 @@
+// `lab bench` for real, tiny: two setups live side by side, two rounds of every metric, then the
+// report. Between the rounds the client pod's capture is removed (its nat rules flushed), and the
+// second round's slices must show it in their own path counters.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { redirectBackend } from '../../lab/backends/redirect/redirect.ts';
 import { runBench } from '../../lab/bench/run.ts';
+import type { MeasuredSetup } from '../../lab/bench/slices.ts';
 import { measureScale } from '../../lab/bench/scale.ts';
 import { readResults } from '../../lab/report/results.ts';
 import { describePrivileged } from '../support/privileged.ts';
 
-describePrivileged('bench', ['sockperf', 'iperf3', 'ethtool'], () => {
+/** The CPUs a process may run on, from /proc (e.g. "1"). */
+const allowedCpus = (pid: number) => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+
+describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy', 'iptables-restore', 'taskset'], features: ['iptables-redirect'] }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'lab-bench-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('runs a tiny bench for real and writes a complete, sane report', async () => {
+  it('measures live setups in interleaved, pinned slices with per-slice path evidence, and reports paired ratios', async () => {
     const lines: string[] = [];
+    const pinnedServerPods: Array<string | undefined> = [];
     const outcome = await runBench({
-      backends: ['none'],
+      backends: ['none', 'redirect'],
       placements: ['same-node'],
-      repeats: 1,
-      quick: true,
+      rounds: 2,
       outDir: dir,
       latencyTool: 'sockperf',
-      durations: { latency: { tool: 'sockperf', rate: 500, seconds: 1, connections: 1, warmupSeconds: 0, messageBytes: 64 }, cps: { maxConnections: 2000, seconds: 0.5, concurrency: 2, warmupSeconds: 0 } },
+      pin: 'pods',
       progress: (line) => lines.push(line),
+      afterRound: async (round: number, setups: readonly MeasuredSetup[]) => {
+        const redirect = setups.find((s) => s.spec.backend === 'redirect')!;
+        // Every long-lived process of the server pod is pinned to the last CPU.
+        for (const pid of redirect.processes.all) {
+          const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+          if (cgroup.includes(`/${redirect.pair.server.name}\n`)) pinnedServerPods.push(allowedCpus(pid));
+        }
+        if (round === 1) await redirect.pair.lab.exec(redirect.pair.client, 'iptables', ['-t', 'nat', '-F'], { inCgroup: false });
+      },
     });
     expect(outcome.status).toBe('complete');
-    expect(lines.some((l) => l.startsWith('[1/1] repeat 1/1 none same-node: evidence ok'))).toBe(true);
-    for (const file of ['results.json', 'report.md', 'throughput.svg', 'latency.svg', 'connection-rate.svg']) expect(existsSync(join(dir, file)), file).toBe(true);
+    expect(lines.some((l) => /^setup 2\/2 redirect same-node: evidence ok/.test(l))).toBe(true);
+    expect(lines.some((l) => /^round 2\/2: 8 slices/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^lab bench: complete in \S+ \(\d+ s wall: setups \d+ s, measuring \d+ s, teardown \d+ s\)$/);
+    expect(pinnedServerPods.length).toBeGreaterThan(2);
+    const last = String(Math.max(0, cpus().length - 1));
+    expect(new Set(pinnedServerPods)).toEqual(new Set([last]));
 
     const results = readResults(join(dir, 'results.json'));
-    expect(results.setups).toHaveLength(1);
-    expect(results.setups[0]!.evidence?.ok).toBe(true);
-    expect(results.environment.kernel).not.toBe('');
-    expect(results.environment.vethOffloads['tcp-segmentation-offload']).toMatch(/^(on|off)/);
-    const byMetric = new Map(results.runs.map((r) => [r.metric, r]));
-    expect([...byMetric.keys()].sort()).toEqual(['cps', 'latency', 'throughput']);
+    expect(results.roundsCompleted).toBe(2);
+    expect(results.setups.map((s) => [s.backend, s.evidence?.ok, s.sliceProof])).toEqual([
+      ['none', true, 'no-path'],
+      ['redirect', true, redirectBackend.judgeSlice ? 'judged' : 'unproven'],
+    ]);
+    expect(results.setups[1]!.proxyProcesses).toBe(2);
+    expect(results.slices).toHaveLength(2 * 4 * 2);
+    for (const slice of results.slices) {
+      expect(slice.error, `${slice.metric} ${slice.backend} round ${slice.round}`).toBeUndefined();
+      expect(slice.noise!.windowMs).toBeGreaterThan(slice.noise!.plannedMs * 0.9);
+      expect(slice.cpu!.appUs).toBeGreaterThan(0);
+      expect(slice.cpu!.proxyUs > 0).toBe(slice.backend === 'redirect');
+    }
+    // Each round measured both setups once per metric, in an order of its own.
+    for (const round of [1, 2]) expect(results.slices.filter((s) => s.round === round).map((s) => s.position)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
 
-    const latency = byMetric.get('latency')?.result;
-    if (latency?.kind !== 'latency') throw new Error(`latency run failed: ${byMetric.get('latency')?.error}`);
-    expect(latency.tool).toBe('sockperf');
-    expect(latency.samples).toBeGreaterThan(100);
-    expect(latency.percentilesUs.p50).toBeGreaterThan(1);
-    expect(latency.percentilesUs.p50).toBeLessThan(50_000);
-    expect(latency.percentilesUs.p50).toBeLessThanOrEqual(latency.percentilesUs.p999);
-    expect(latency.achievedRate).toBeGreaterThan(400);
+    const latency = results.slices.find((s) => s.metric === 'latency' && s.backend === 'none')!.result;
+    if (latency?.kind !== 'latency') throw new Error('no open-loop latency result');
+    expect(latency).toMatchObject({ tool: 'sockperf', mode: 'open-loop', requestedRate: 1000 });
+    expect(latency.samples).toBeGreaterThan(400);
+    const roundTrip = results.slices.find((s) => s.metric === 'round-trip' && s.backend === 'none')!.result;
+    if (roundTrip?.kind !== 'latency') throw new Error('no round-trip result');
+    expect(roundTrip.mode).toBe('closed-loop');
+    expect(roundTrip.samples).toBeGreaterThan(latency.samples);
 
-    const throughput = byMetric.get('throughput')?.result;
-    if (throughput?.kind !== 'throughput') throw new Error(`throughput run failed: ${byMetric.get('throughput')?.error}`);
-    expect(throughput.bitsPerSecond).toBeGreaterThan(1e8);
-    expect(throughput.bytesReceived).toBeGreaterThan(0);
+    // The path counters of each redirect slice moved by that slice's own connections: one for a
+    // latency client, two for iperf3. In round 2 the client pod's capture was gone: its counters
+    // stood still while the server's still moved.
+    const redirectSlice = (round: number, metric: string) => results.slices.find((s) => s.round === round && s.metric === metric && s.backend === 'redirect')!;
+    expect(redirectSlice(1, 'round-trip').path.delta).toEqual({ 'client ISTIO_REDIRECT packets': 1, 'server ISTIO_IN_REDIRECT packets': 1, 'client sidecar connections': 1, 'server sidecar connections': 1 });
+    expect(redirectSlice(1, 'throughput').path.delta).toMatchObject({ 'client sidecar connections': 2, 'server sidecar connections': 2 });
+    const broken = redirectSlice(2, 'round-trip');
+    expect(broken.path.delta).toMatchObject({ 'client sidecar connections': 0, 'server sidecar connections': 1 });
+    expect(broken.path.status).toBe(redirectBackend.judgeSlice ? 'invalid' : 'unproven');
+    expect(results.slices.filter((s) => s.backend === 'none').every((s) => s.path.status === 'no-path')).toBe(true);
 
-    const cps = byMetric.get('cps')?.result;
-    if (cps?.kind !== 'connection-rate') throw new Error(`cps run failed: ${byMetric.get('cps')?.error}`);
-    expect(cps.connections).toBeGreaterThan(20);
-    expect(cps.connectionsPerSecond).toBeGreaterThan(40);
-
-    expect(results.summaries.every((c) => c.valid && c.primary?.n === 1)).toBe(true);
+    for (const file of ['results.json', 'report.md', 'ratios-vs-none.svg', 'latency.svg', 'round-trip.svg', 'throughput.svg', 'connection-rate.svg']) expect(existsSync(join(dir, file)), file).toBe(true);
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
-    expect(report).toMatch(/\| none \| same-node \| [\d.]+ \| /);
-    expect(readFileSync(join(dir, 'latency.svg'), 'utf8')).toContain('<polyline class="median"');
+    expect(report).toContain('## The answer');
+    expect(report).toMatch(/- redirect vs none, same node, throughput: /);
+    expect(report).toContain('## CPU cost');
   });
 
   it('times pods coming up and going down (teardown failures throw)', async () => {

@@ -1,5 +1,5 @@
-// SIGINT during `lab bench`: the command stops within seconds, tears down the cell in progress,
-// and keeps the results of the cells that finished (results.json marked interrupted).
+// SIGINT during `lab bench`: with every setup live side by side and the rounds under way, the command
+// stops within seconds, keeps the rounds (and slices) that finished, and tears down every live setup.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,9 @@ import { describePrivileged } from '../support/privileged.ts';
 
 interface Results {
   status: string;
-  runs: Array<{ setupId: number; metric: string }>;
-  setups: Array<{ id: number; interrupted?: boolean }>;
+  roundsCompleted: number;
+  slices: Array<{ round: number; setupId: number; metric: string }>;
+  setups: Array<{ id: number; runId?: string }>;
 }
 
 function readResults(file: string): Results | undefined {
@@ -23,13 +24,13 @@ function readResults(file: string): Results | undefined {
   }
 }
 
-describePrivileged('SIGINT during lab bench', ['haproxy', 'iperf3', 'iptables-restore', 'conntrack', 'ethtool'], () => {
+describePrivileged('SIGINT during lab bench', ['haproxy', 'iperf3', 'iptables-restore', 'conntrack', 'ethtool', 'taskset'], () => {
   const out = mkdtempSync(join(tmpdir(), 'lab-bench-int-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  it('stops within seconds, tears down the cell in progress, keeps the finished cells', async () => {
+  it('stops within seconds, keeps the finished rounds, tears down every live setup', async () => {
     const host = snapshotHost();
-    const bench = new LabProcess(['bench', '--backends', 'redirect', '--placements', 'same-node', '--metrics', 'throughput,cps', '--repeats', '3', '--quick', '--out', out]);
+    const bench = new LabProcess(['bench', '--backends', 'none,redirect', '--placements', 'same-node', '--metrics', 'throughput,cps', '--rounds', '20', '--out', out]);
     const resultsFile = join(out, 'results.json');
     // Every run this bench process owns, and every process those runs had: found while they live.
     const runIds = new Set<string>();
@@ -38,23 +39,23 @@ describePrivileged('SIGINT during lab bench', ['haproxy', 'iperf3', 'iptables-re
       for (const ledger of listLedgers()) if (ledger.ownerPid === bench.pid) runIds.add(ledger.runId);
       for (const runId of runIds) for (const p of runProcesses(runId)) processes.set(p.pid, p);
     };
-    // Wait for one finished cell, then for the next cell to be mid-way (its sidecars running).
-    const deadline = Date.now() + 90_000;
+    // Wait for one finished round and the next one under way (both setups live, sidecars running).
+    const deadline = Date.now() + 120_000;
     let exited = false;
     void bench.exited.then(() => (exited = true));
-    let finishedRuns = 0;
+    let seen: Results | undefined;
     while (!exited && Date.now() < deadline) {
       watch();
-      const results = readResults(resultsFile);
-      finishedRuns = results?.runs.length ?? 0;
-      const current = listLedgers().find((l) => l.ownerPid === bench.pid && l.ownerAlive);
-      const midCell = current?.entries.some((e) => e.kind === 'process' && e.command.includes('haproxy')) ?? false;
-      if (finishedRuns > 0 && midCell && results?.setups.length === 2) break;
+      seen = readResults(resultsFile);
+      if ((seen?.roundsCompleted ?? 0) >= 1 && seen!.slices.some((s) => s.round === 2)) break;
       await sleep(50);
     }
     expect(exited, bench.stderr.slice(-2000)).toBe(false);
-    expect(finishedRuns).toBeGreaterThan(0);
+    expect(seen?.roundsCompleted).toBeGreaterThanOrEqual(1);
     watch();
+    // Both setups were live at once: two runs, each with its own sidecars or apps.
+    expect(runIds.size).toBe(2);
+    expect([...processes.values()].some((p) => p.cmdline.includes('haproxy'))).toBe(true);
 
     const interruptedAt = performance.now();
     bench.kill('SIGINT');
@@ -64,16 +65,16 @@ describePrivileged('SIGINT during lab bench', ['haproxy', 'iperf3', 'iptables-re
     expect(stopSeconds).toBeLessThan(10);
     expect(bench.stderr).toContain('SIGINT');
 
-    // The finished cells are kept; the one cut short is marked, not passed off as a result.
+    // The finished rounds are kept, with every slice seen before the interrupt; the report is written.
     const results = readResults(resultsFile)!;
     expect(results.status).toBe('interrupted');
-    expect(results.runs.length).toBeGreaterThanOrEqual(finishedRuns);
-    expect(results.runs.every((r) => r.setupId === 1)).toBe(true);
-    expect(results.setups.find((s) => s.id === 2)?.interrupted).toBe(true);
+    expect(results.roundsCompleted).toBeGreaterThanOrEqual(seen!.roundsCompleted);
+    expect(results.slices.length).toBeGreaterThanOrEqual(seen!.slices.length);
+    expect(results.slices.filter((s) => s.round === 1)).toHaveLength(2 * 2);
     expect(existsSync(join(out, 'report.md'))).toBe(true);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('**This run is interrupted**');
 
     // Torn down: every run of the bench, its processes, and the host as it was.
-    expect(runIds.size).toBeGreaterThanOrEqual(2);
     for (const runId of runIds) expect(labDebris(runId), runId).toEqual([]);
     expect(stillRunning([...processes.values()])).toEqual([]);
     expect(snapshotHost()).toEqual(host);

@@ -1,61 +1,89 @@
-import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../lab/errors.ts';
-import { defaultDurations, parseBackends, parseList, parseMetrics, parsePlacements, parsePositiveInteger, quickDurations } from '../../lab/bench/options.ts';
-import { estimateRemainingSeconds, formatDuration, planSetups } from '../../lab/bench/plan.ts';
-import { defaultReportDir } from '../../lab/bench/report-dir.ts';
-import { scaleTopology } from '../../lab/bench/scale.ts';
-import { summaryLines } from '../../lab/cli/bench.ts';
-import { keyOffloads, iptablesBackendOf, parseEthtoolFeatures } from '../../lab/report/environment.ts';
 import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseBackends, parseMetrics, parsePinMode, parsePlacements, parsePositiveInteger, parseSeed, ROUNDS, SLICE_SECONDS } from '../../lab/bench/options.ts';
+import { estimateRemainingSeconds, formatDuration, planRound } from '../../lab/bench/plan.ts';
+import { defaultReportDir } from '../../lab/bench/report-dir.ts';
+import { latencyStartPeriod, resolveConfiguration } from '../../lab/bench/run.ts';
+import { scaleTopology } from '../../lab/bench/scale.ts';
+import { UsageError } from '../../lab/errors.ts';
+import { iptablesBackendOf, keyOffloads, parseEthtoolFeatures } from '../../lab/report/environment.ts';
+import { deriveSeed, seededRandom } from '../../lab/report/random.ts';
+import { METRICS } from '../../lab/report/results.ts';
 
-describe('bench plan', () => {
-  it('interleaves backends within each repeat (A B C A B C)', () => {
-    const plan = planSetups(['a', 'b', 'c'], ['same-node'], 2);
-    expect(plan.map((p) => p.backend).join(' ')).toBe('a b c a b c');
-    expect(plan.map((p) => p.repeat)).toEqual([1, 1, 1, 2, 2, 2]);
-    expect(plan.map((p) => p.index)).toEqual([1, 2, 3, 4, 5, 6]);
+describe('round plan', () => {
+  const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const round = (n: number, metrics = [...METRICS]) => planRound(n, ids, metrics, seededRandom(deriveSeed(12, `round ${n}`)));
+
+  it('measures every setup once per metric, positions in order', () => {
+    const plan = round(1);
+    expect(plan).toHaveLength(ids.length * METRICS.length);
+    expect(plan.map((s) => s.position)).toEqual(plan.map((_, i) => i));
+    for (const metric of METRICS) expect(plan.filter((s) => s.metric === metric).map((s) => s.setupId).sort((a, b) => a - b)).toEqual(ids);
+    expect(plan.every((s) => s.round === 1)).toBe(true);
   });
 
-  it('runs every backend of a placement back to back, for both placements, in each repeat', () => {
-    const plan = planSetups(['none', 'redirect'], ['same-node', 'cross-node'], 3);
-    expect(plan).toHaveLength(12);
-    expect(plan.slice(0, 4).map((p) => `${p.backend}/${p.placement}`)).toEqual(['none/same-node', 'redirect/same-node', 'none/cross-node', 'redirect/cross-node']);
+  it('keeps each metric together and the two latency metrics next to each other (one pipeline)', () => {
+    for (const n of [1, 2, 3, 4, 5]) {
+      const metrics = round(n).map((s) => s.metric);
+      const changes = metrics.filter((m, i) => i > 0 && m !== metrics[i - 1]).length;
+      expect(changes).toBe(METRICS.length - 1);
+      const latencyPositions = metrics.flatMap((m, i) => (m === 'latency' || m === 'round-trip' ? [i] : []));
+      expect(latencyPositions.at(-1)! - latencyPositions[0]!).toBe(2 * ids.length - 1);
+    }
   });
 
-  it('estimates the time left from the setups done', () => {
-    expect(estimateRemainingSeconds(30, 3, 30)).toBe(270);
-    expect(estimateRemainingSeconds(0, 0, 30)).toBeUndefined();
+  it('orders the setups afresh each round, the same way for the same seed', () => {
+    const orders = [1, 2, 3, 4].map((n) => round(n, ['throughput']).map((s) => s.setupId).join(','));
+    expect(new Set(orders).size).toBe(4);
+    expect(round(2).map((s) => `${s.metric}:${s.setupId}`)).toEqual(round(2).map((s) => `${s.metric}:${s.setupId}`));
+  });
+
+  it('estimates the time left from the rounds done', () => {
+    expect(estimateRemainingSeconds(0, 0, 3)).toBeUndefined();
+    expect(estimateRemainingSeconds(60, 1, 3)).toBe(120);
     expect(formatDuration(185)).toBe('3m05s');
-    expect(formatDuration(42.4)).toBe('42s');
+    expect(formatDuration(42)).toBe('42s');
+  });
+});
+
+describe('bench profiles and timing', () => {
+  it('starts sockperf clients two slices ahead, one every 1.8 s for 1 s slices, and fortio back to back', () => {
+    // sockperf: 2.1 s lead + 1 s slice + 0.5 s for counter reads and the next start, over two slices.
+    expect(latencyStartPeriod(2.1, 1)).toBe(1.8);
+    expect(latencyStartPeriod(0, 1)).toBe(1);
+    // A long slice cannot overlap two leads: the period never drops below slice + 0.6 s.
+    expect(latencyStartPeriod(2.1, 5)).toBe(5.6);
+  });
+
+  it('resolves the quick and default profiles: same slices, more rounds', () => {
+    const driver = { tool: 'sockperf' as const, leadSeconds: 2.1 };
+    const quick = resolveConfiguration({ quick: true, backends: ['none', 'redirect'] }, driver);
+    const full = resolveConfiguration({ backends: ['none', 'redirect'] }, driver);
+    expect(quick).toMatchObject({ profile: 'quick', rounds: ROUNDS.quick, name: 'quick', seed: 12, sliceSeconds: SLICE_SECONDS, latencyStartPeriodSeconds: 1.8 });
+    expect(full).toMatchObject({ profile: 'default', rounds: ROUNDS.default, name: 'bench' });
+    expect(full.rounds).toBeGreaterThan(quick.rounds);
+    expect(full.metrics).toEqual([...METRICS]);
+    expect(full.pinning.mode).toBe('pods');
+    expect(resolveConfiguration({ rounds: 2 }, driver).profile).toBe('custom');
+    expect(resolveConfiguration({ pin: 'off' }, driver).pinning).toEqual({ mode: 'off', clientCpus: [], serverCpus: [] });
   });
 });
 
 describe('bench options', () => {
   it('rejects unknown values and names the allowed ones', () => {
-    expect(() => parseMetrics('latency,bogus')).toThrow(UsageError);
-    expect(() => parseMetrics('latency,bogus')).toThrow('--metrics: unknown value "bogus": allowed values are latency, throughput, cps');
-    expect(() => parsePlacements('same-node,far')).toThrow(/allowed values are same-node, cross-node/);
-    expect(() => parseBackends('none,tproxy', ['none', 'redirect'])).toThrow(/"tproxy": allowed values are none, redirect/);
-    expect(() => parseList('--x', ' , ', ['a'])).toThrow(/needs at least one value/);
-    expect(() => parsePositiveInteger('--repeats', '0', 100)).toThrow(/from 1 to 100/);
-    expect(() => parsePositiveInteger('--repeats', '2.5', 100)).toThrow(UsageError);
+    expect(() => parseMetrics('latency,bogus')).toThrow('--metrics: unknown value "bogus": allowed values are latency, round-trip, throughput, cps');
+    expect(() => parsePlacements('same-node,elsewhere')).toThrow(/allowed values are same-node, cross-node/);
+    expect(() => parseBackends('redirect,nope', ['none', 'redirect'])).toThrow(/"nope"/);
+    expect(() => parsePinMode('some')).toThrow(/allowed values are off, apps, pods/);
+    expect(() => parsePositiveInteger('--rounds', '0', 100)).toThrow(/from 1 to 100/);
+    expect(() => parsePositiveInteger('--rounds', '2.5', 100)).toThrow(UsageError);
+    expect(() => parseSeed('-1')).toThrow(UsageError);
+    expect(parseSeed('0')).toBe(0);
   });
 
   it('accepts lists with spaces and drops duplicates', () => {
     expect(parseMetrics('cps, latency,cps')).toEqual(['cps', 'latency']);
     expect(parsePositiveInteger('--scale', '100', 480)).toBe(100);
-  });
-
-  it('keeps quick runs short and default runs long enough for stable tails', () => {
-    const quick = quickDurations('sockperf');
-    const full = defaultDurations('sockperf');
-    expect(quick.latency.seconds).toBeLessThan(full.latency.seconds);
-    expect(full.latency.rate * full.latency.seconds).toBeGreaterThanOrEqual(10_000);
-    expect(full.throughput.omitSeconds).toBeGreaterThan(0);
-    // quick takes throughput from the verify plan's iperf3 run instead of a second run.
-    expect(quick.throughput.fromVerifyPlan).toBe(true);
-    expect(full.throughput.fromVerifyPlan).toBeUndefined();
-    expect(defaultDurations('fortio').latency.warmupSeconds).toBeGreaterThan(0);
   });
 
   it('names report directories by date and never reuses one', () => {
@@ -90,19 +118,3 @@ describe('environment parsing', () => {
   });
 });
 
-describe('terminal summary', () => {
-  it('prints one line per cell, invalid ones as such', () => {
-    const lines = summaryLines([
-      {
-        metric: 'latency', backend: 'redirect', placement: 'same-node', valid: true, primary: { n: 3, median: 250, q1: 245, q3: 255, iqr: 10, mean: 250, stddev: 5, cv: 0.02, robustCv: 0.03, min: 240, max: 260 },
-        secondary: {}, failedRuns: 0, tools: ['sockperf'], evidence: { setups: 3, passed: 3, failedChecks: [] }, ratios: { none: 6.25, redirect: 1 }, cvTarget: 0.05, missedCvTarget: false, noisy: false,
-      },
-      {
-        metric: 'cps', backend: 'sockmap', placement: 'cross-node', valid: false, invalidReason: '1 of 3 setup(s) lacked evidence: path-taken', primary: null,
-        secondary: {}, failedRuns: 0, tools: [], evidence: { setups: 3, passed: 2, failedChecks: ['path-taken'] }, ratios: { none: null, redirect: null }, cvTarget: null, missedCvTarget: false, noisy: false,
-      },
-    ]);
-    expect(lines[0]).toMatch(/latency\s+redirect\s+same-node\s+250\.0 µs \(n 3 CV 2\.0%\) vs none ×6\.25/);
-    expect(lines[1]).toMatch(/cps\s+sockmap\s+cross-node\s+INVALID: 1 of 3 setup/);
-  });
-});

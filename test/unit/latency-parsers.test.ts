@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fortioClientArgs, parseFortioJson, percentileFromBuckets } from '../../lab/traffic/fortio.ts';
-import { chooseLatencyDriver } from '../../lab/traffic/latency.ts';
-import { parseSockperfUnderLoad, sockperfClientArgs } from '../../lab/traffic/sockperf.ts';
+import { chooseLatencyDriver, fortioDriver, sockperfDriver } from '../../lab/traffic/latency.ts';
+import { parseSockperf, parseSockperfUnderLoad, sockperfClientArgs, sockperfPingPongArgs } from '../../lab/traffic/sockperf.ts';
 
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 
@@ -60,15 +60,27 @@ describe('fortio parser (real sample, fortio 1.3.1 HTTP 1000 qps)', () => {
 
   it('runs open loop at a fixed rate and asks for every percentile the report shows', () => {
     const args = fortioClientArgs({ url: 'tcp://198.18.1.11:11111', rate: 1000, connections: 1, seconds: 10 });
-    expect(args).toEqual(expect.arrayContaining(['-uniform', '-json', '-', '-qps', '1000', '-c', '1', '-t', '10s', '50,75,90,99,99.9']));
+    expect(args).toEqual(expect.arrayContaining(['-uniform', '-json', '-', '-qps', '1000', '-c', '1', '-t', '10000ms', '50,75,90,99,99.9']));
     expect(args.at(-1)).toBe('tcp://198.18.1.11:11111');
+    expect(parseFortioJson(fixture('fortio/http-qps1000-c1.json')).mode).toBe('open-loop');
+  });
+
+  it('runs closed loop with -qps 0 (no even spacing), for fractional seconds, and reads it back as closed loop', () => {
+    const args = fortioClientArgs({ url: 'tcp://198.18.1.11:11111', rate: 0, connections: 1, seconds: 0.75 });
+    expect(args).not.toContain('-uniform');
+    expect(args).toEqual(expect.arrayContaining(['-qps', '0', '-t', '750ms']));
+    const json = JSON.parse(fixture('fortio/http-qps1000-c1.json')) as { RequestedQPS: string };
+    json.RequestedQPS = '0';
+    const closed = parseFortioJson(JSON.stringify(json));
+    expect(closed.mode).toBe('closed-loop');
+    expect(closed.requestedRate).toBeNull();
   });
 });
 
 describe('sockperf parser (real runs on this machine)', () => {
   it('reads the valid-duration block of a pod-to-pod run', () => {
     const result = parseSockperfUnderLoad(fixture('sockperf/under-load-pods-none-cross-node-mps1000.txt'), { requestedRate: 1000 });
-    expect(result).toMatchObject({ kind: 'latency', tool: 'sockperf', requestedRate: 1000, connections: 1, samples: 1549, errors: 0, seconds: 1.548 });
+    expect(result).toMatchObject({ kind: 'latency', tool: 'sockperf', mode: 'open-loop', requestedRate: 1000, connections: 1, samples: 1549, errors: 0, seconds: 1.548 });
     expect(result.achievedRate).toBeCloseTo(1549 / 1.548, 3);
     expect(result.percentilesUs.p50).toBeCloseTo(56.886, 3);
     expect(result.meanUs).toBeCloseTo(431.75, 2);
@@ -104,6 +116,15 @@ describe('sockperf parser (real runs on this machine)', () => {
     const args = sockperfClientArgs({ host: '198.18.1.11', port: 11111, rate: 1000, seconds: 10 });
     expect(args.join(' ')).toBe('under-load --tcp -i 198.18.1.11 -p 11111 --mps 1000 -t 10 --reply-every 1 --full-rtt -m 64');
   });
+
+  it('reads a closed-loop ping-pong run, and counts its whole run (warm-up included) as exchanges', () => {
+    const result = parseSockperf(fixture('sockperf/ping-pong-loopback-t1.txt'), { mode: 'closed-loop', requestedRate: null });
+    expect(result).toMatchObject({ mode: 'closed-loop', requestedRate: null, samples: 16112, exchanges: 29517, errors: 0, seconds: 0.55 });
+    expect(result.percentilesUs.p50).toBeCloseTo(21.39, 3);
+    expect(result.percentilesUs.p999).toBeCloseTo(2833.816, 3);
+    expect(result.meanUs).toBeCloseTo(34.103, 3);
+    expect(sockperfPingPongArgs({ host: '198.18.1.11', port: 11111, seconds: 1 }).join(' ')).toBe('ping-pong --tcp -i 198.18.1.11 -p 11111 -t 1 --full-rtt -m 64');
+  });
 });
 
 describe('latency tool choice', () => {
@@ -112,5 +133,10 @@ describe('latency tool choice', () => {
     expect(chooseLatencyDriver(undefined, (tool) => tool === 'sockperf').tool).toBe('sockperf');
     expect(() => chooseLatencyDriver(undefined, () => false)).toThrow(/no latency tool installed/);
     expect(() => chooseLatencyDriver('fortio', (tool) => tool === 'sockperf')).toThrow(/fortio is not installed/);
+  });
+
+  it('knows which tool needs starting ahead of its slice, and which takes only whole seconds', () => {
+    expect(sockperfDriver).toMatchObject({ leadSeconds: 2.1, minimumSeconds: 1, wholeSeconds: true });
+    expect(fortioDriver).toMatchObject({ leadSeconds: 0, wholeSeconds: false });
   });
 });

@@ -1,169 +1,156 @@
-import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+// The report from a real recorded bench (test/fixtures/report/README.md): which slices count, the
+// paired ratios and their intervals, CPU cost, the rendered answer and charts, and `lab report`.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { analyze, exclusion, headlineLine, primaryValue } from '../../lab/report/analysis.ts';
 import { buildFigures } from '../../lab/report/figures.ts';
-import { formatRatio, renderMarkdown } from '../../lab/report/markdown.ts';
+import { renderMarkdown } from '../../lab/report/markdown.ts';
 import { renderReportDir } from '../../lab/report/render.ts';
-import { readResults } from '../../lab/report/results.ts';
-import { summarizeResults } from '../../lab/report/summarize.ts';
+import { OutdatedResultsError, parseResults, readResults, type ResultsFile } from '../../lab/report/results.ts';
+import { STALL_RULE } from '../../lab/report/stall.ts';
 
-const fixturePath = new URL('../fixtures/report/results-small.json', import.meta.url);
-const results = readResults(fixturePath.pathname);
-const cells = summarizeResults(results);
-const cell = (metric: string, backend: string, placement: string) => {
-  const found = cells.find((c) => c.metric === metric && c.backend === backend && c.placement === placement);
-  if (!found) throw new Error(`no cell ${metric} ${backend} ${placement}`);
-  return found;
-};
+const recordedPath = new URL('../fixtures/report/recorded/results.json', import.meta.url);
+const schema1Path = new URL('../fixtures/report/schema1/results.json', import.meta.url);
+const recorded = readResults(recordedPath.pathname);
+/** The recording was made on a shared machine: relaxing the foreign-load and steal limits lets its slices count. */
+const relaxed = { ...STALL_RULE, foreignFraction: 1.01, stealFraction: 1.01 };
 
-describe('cell summaries', () => {
-  it('has one cell per metric, placement and backend', () => {
-    expect(cells).toHaveLength(3 * 2 * 3);
+describe('results file', () => {
+  it('reads a real bench run through its schema', () => {
+    expect(recorded.configuration).toMatchObject({ backends: ['none', 'redirect', 'tproxy'], placements: ['same-node', 'cross-node'], rounds: 4, seed: 12 });
+    expect(recorded.slices).toHaveLength(6 * 4 * 4);
+    expect(recorded.roundsCompleted).toBe(4);
   });
 
-  it('summarizes the primary value over repeats and the ratios against none and redirect', () => {
-    const redirect = cell('latency', 'redirect', 'same-node');
-    // p50 per repeat: 250, 255, 242.5
-    expect(redirect.primary).toMatchObject({ n: 3, median: 250 });
-    expect(redirect.primary?.iqr).toBeCloseTo(6.25, 6);
-    expect(redirect.ratios.none).toBeCloseTo(250 / 40, 6);
-    expect(redirect.ratios.redirect).toBeCloseTo(1, 6);
-    expect(cell('throughput', 'redirect', 'same-node').primary?.median).toBeCloseTo(3, 6);
+  it('says that a schema-1 file predates the current format, and names what changed', () => {
+    expect(() => readResults(schema1Path.pathname)).toThrow(OutdatedResultsError);
+    expect(() => readResults(schema1Path.pathname)).toThrow(/predates the current results format: it is schema 1 .* this lab reads schema 2/);
   });
 
-  it('flags cells that miss their variation target, and names them in the report', () => {
-    // Repeats within -3%..+2%: CV about 2.5%, inside both targets.
-    const steady = cell('throughput', 'none', 'same-node');
-    expect(steady.cvTarget).toBe(0.03);
-    expect(steady.primary!.cv).toBeCloseTo(0.025, 2);
-    expect(steady.missedCvTarget).toBe(false);
-    // One throughput run 20% low: the cell misses the 3% target.
-    const noisy = structuredClone(results);
-    const run = noisy.runs.find((r) => r.metric === 'throughput' && r.backend === 'none' && r.placement === 'same-node' && r.repeat === 2);
-    if (run?.result?.kind !== 'throughput') throw new Error('fixture changed');
-    run.result.bitsPerSecond *= 0.8;
-    const noisyCells = summarizeResults(noisy);
-    const missed = noisyCells.find((c) => c.metric === 'throughput' && c.backend === 'none' && c.placement === 'same-node')!;
-    expect(missed.missedCvTarget).toBe(true);
-    expect(missed.noisy).toBe(true);
-    const markdown = renderMarkdown(noisy, noisyCells, []);
-    expect(markdown).toMatch(/Cells that missed their target \(1 of \d+\): throughput none\/same-node \([\d.]+%\)/);
-    expect(markdown).toMatch(/\| none \| same-node \| [\d.]+ \| [\d.]+ \| \*\*[\d.]+%\*\* ⚠ \|/);
-  });
-
-  it('marks a cell invalid when any of its setups lacked evidence, and gives it no ratios', () => {
-    const invalid = cell('latency', 'sockmap', 'cross-node');
-    expect(invalid.valid).toBe(false);
-    expect(invalid.invalidReason).toMatch(/1 of 3 setup\(s\) lacked evidence: path-taken/);
-    expect(invalid.ratios).toEqual({ none: null, redirect: null });
-    expect(cell('latency', 'sockmap', 'same-node').valid).toBe(true);
-  });
-
-  it('ignores a setup that Ctrl-C cut short before its evidence, but not one that failed', () => {
-    const interrupted = structuredClone(results);
-    interrupted.status = 'interrupted';
-    interrupted.setups.push({ id: 99, repeat: 4, backend: 'none', placement: 'same-node', startedAt: '2026-11-22T08:06:00.000Z', seconds: 0, evidence: null });
-    expect(summarizeResults(interrupted).find((c) => c.metric === 'latency' && c.backend === 'none' && c.placement === 'same-node')?.valid).toBe(true);
-    interrupted.setups[interrupted.setups.length - 1]!.error = 'haproxy did not start';
-    const failed = summarizeResults(interrupted).find((c) => c.metric === 'latency' && c.backend === 'none' && c.placement === 'same-node');
-    expect(failed?.valid).toBe(false);
-    expect(failed?.invalidReason).toContain('setup failed: haproxy did not start');
-  });
-
-  it('counts failed runs apart from the numbers', () => {
-    const cps = cell('cps', 'redirect', 'same-node');
-    expect(cps.primary?.n).toBe(2);
-    expect(cps.failedRuns).toBe(1);
+  it('names the field that is wrong in a damaged file', () => {
+    const damaged = JSON.parse(readFileSync(recordedPath, 'utf8')) as { slices: Array<{ metric: string }> };
+    damaged.slices[3]!.metric = 'bandwidth';
+    expect(() => parseResults(JSON.stringify(damaged), 'x.json')).toThrow(/x\.json is not a lab results file of schema 2:[\s\S]*slices\[3\]\.metric/);
+    expect(() => parseResults('{"schema": 99}')).toThrow(/not a lab results file/);
+    expect(() => parseResults('not json')).toThrow(/cannot read/);
   });
 });
 
-describe('report.md', () => {
-  const markdown = renderMarkdown(results, cells, buildFigures(results, cells));
-
-  it('opens with the environment table', () => {
-    expect(markdown).toContain('## Environment');
-    expect(markdown).toContain('| kernel | 6.18.0-fixture |');
-    expect(markdown).toContain('| iptables backend | nf_tables |');
-    expect(markdown).toContain('tcp-segmentation-offload on');
+describe('analysis', () => {
+  it('leaves out every slice the stall rule flags, and counts them', () => {
+    const strict = analyze(recorded);
+    expect(strict.counts).toMatchObject({ slices: 96, counted: 0, stalled: 96, invalid: 0, failed: 0 });
+    expect(strict.comparisons.every((c) => c.interval === null)).toBe(true);
+    expect(headlineLine(strict.comparisons[0]!)).toMatch(/: no paired rounds$/);
   });
 
-  it('has a backends x placements table per metric with median, IQR, CV, robust CV, n and ratios', () => {
-    expect(markdown).toContain('| backend | placement | median p50 latency (µs) | IQR | CV | robust CV | n | vs none | vs redirect | p90 | p99 | p99.9 | samples/run | tool |');
-    expect(markdown).toMatch(/\| redirect \| same-node \| 250\.0 \| 6\.3 \| [\d.]+% \| [\d.]+% \| 3 \| ×6\.25 \(\+525\.0%\) \| ×1\.00 \(\+0\.0%\) \|/);
-    expect(markdown).toContain('### Throughput (iperf3, one TCP stream)');
-    expect(markdown).toContain('### Connection rate (open, one exchange, close)');
-    expect(markdown).toMatch(/\| sockmap \| cross-node \| invalid: 1 of 3 setup\(s\) lacked evidence: path-taken \|/);
-    expect(markdown).toContain('(1 run(s) failed)');
-    expect(markdown).toContain('| cps | redirect | same-node | 1 | no connection succeeded (12 errors) |');
+  it('pairs each backend with its baseline round by round and gives the median ratio a 95 % interval', () => {
+    const analysis = analyze(recorded, relaxed);
+    expect(analysis.counts.counted).toBe(96);
+    const c = analysis.comparisons.find((x) => x.metric === 'round-trip' && x.placement === 'same-node' && x.backend === 'redirect' && x.baseline === 'none')!;
+    expect(c.pairs.map((p) => p.round)).toEqual([1, 2, 3, 4]);
+    for (const pair of c.pairs) {
+      const subject = recorded.slices.find((s) => s.round === pair.round && s.metric === 'round-trip' && s.backend === 'redirect' && s.placement === 'same-node')!;
+      const base = recorded.slices.find((s) => s.round === pair.round && s.metric === 'round-trip' && s.backend === 'none' && s.placement === 'same-node')!;
+      expect(pair.ratio).toBeCloseTo(primaryValue(subject)! / primaryValue(base)!, 12);
+    }
+    const sorted = c.pairs.map((p) => p.ratio).sort((a, b) => a - b);
+    expect(c.interval!.estimate).toBeCloseTo((sorted[1]! + sorted[2]!) / 2, 12);
+    expect(c.interval!.low).toBeGreaterThanOrEqual(sorted[0]!);
+    expect(c.interval!.high).toBeLessThanOrEqual(sorted[3]!);
+    expect(c.halfWidth).toBeCloseTo((c.interval!.high - c.interval!.low) / 2 / c.interval!.estimate, 12);
+    // redirect's sidecars cost round-trip time: the ratio is above 1.
+    expect(c.interval!.estimate).toBeGreaterThan(1);
+    expect(c.unproven).toBe(true);
   });
 
-  it('states the variation targets and names the cells that missed them', () => {
-    expect(markdown).toContain('### Variation targets');
-    expect(markdown).toContain('throughput CV ≤ 3.0%, p50 latency CV ≤ 5.0%');
+  it('compares against none and against redirect, never none against redirect', () => {
+    const analysis = analyze(recorded, relaxed);
+    const keys = analysis.comparisons.map((c) => `${c.backend}/${c.baseline}`);
+    expect(new Set(keys)).toEqual(new Set(['redirect/none', 'tproxy/none', 'tproxy/redirect']));
+    expect(analysis.comparisons).toHaveLength(3 * 2 * 4);
   });
 
-  it('summarizes the evidence per cell', () => {
-    expect(markdown).toContain('## Evidence per cell');
-    expect(markdown).toMatch(/\| sockmap \| cross-node \| 2\/3 \| \*\*invalid\*\* \| path-taken \| path-taken: sk_msg program ran 0 times \|/);
-    expect(markdown).toMatch(/\| none \| same-node \| 3\/3 \| valid \|/);
+  it('gives the same intervals for the same data and seed', () => {
+    const a = analyze(recorded, relaxed).comparisons.map((c) => c.interval);
+    expect(analyze(structuredClone(recorded), relaxed).comparisons.map((c) => c.interval)).toEqual(a);
+    // With 4 rounds the 95 % interval is fixed by the extreme resamples, whatever the seed.
+    const reseeded: ResultsFile = { ...recorded, configuration: { ...recorded.configuration, seed: 99 } };
+    expect(analyze(reseeded, relaxed).comparisons.map((c) => c.interval)).toEqual(a);
   });
 
-  it('places this run beside the published results', () => {
-    expect(markdown).toContain('## Compared with published results');
-    expect(markdown).toContain('about −12% latency (100 connections)');
-    // sockmap p50 200 vs redirect 250 on same-node: −20%; cross-node sockmap is invalid.
-    expect(markdown).toContain('same-node: ×0.80 (−20.0%) p50, sockmap vs redirect');
-    expect(markdown).toContain('cross-node: not measured');
-    // Cilium's claim is about loopback, which the matrix does not run: the report says so, and where.
-    expect(markdown).toContain('not measured by the matrix');
-    expect(markdown).toContain('scenarios/sockmap-loopback.ts');
+  it('drops a slice whose traffic left the path from its pair, and a failed one', () => {
+    const broken = structuredClone(recorded);
+    const slice = broken.slices.find((s) => s.round === 2 && s.metric === 'throughput' && s.backend === 'tproxy' && s.placement === 'cross-node')!;
+    slice.path = { status: 'invalid', check: { name: 'slice-through-path', ok: false, detail: 'client sidecar carried 0 of 2 connections' } };
+    const failed = broken.slices.find((s) => s.round === 3 && s.metric === 'cps' && s.backend === 'none' && s.placement === 'same-node')!;
+    delete failed.result;
+    failed.error = 'no connection succeeded';
+    expect(exclusion(slice, relaxed)).toBe('invalid');
+    expect(exclusion(failed, relaxed)).toBe('failed');
+    const analysis = analyze(broken, relaxed);
+    expect(analysis.counts).toMatchObject({ invalid: 1, failed: 1, counted: 94 });
+    const rounds = (metric: string, backend: string, baseline: string, placement: string) =>
+      analysis.comparisons.find((c) => c.metric === metric && c.backend === backend && c.baseline === baseline && c.placement === placement)!.pairs.map((p) => p.round);
+    expect(rounds('throughput', 'tproxy', 'none', 'cross-node')).toEqual([1, 3, 4]);
+    expect(rounds('cps', 'redirect', 'none', 'same-node')).toEqual([1, 2, 4]);
+    expect(rounds('throughput', 'redirect', 'none', 'cross-node')).toEqual([1, 2, 3, 4]);
   });
 
-  it('links the charts', () => {
-    expect(markdown).toContain('![Throughput, iperf3 one stream (Gbit/s)](throughput.svg)');
-    expect(markdown).toContain('(latency.svg)');
-    expect(markdown).toContain('(connection-rate.svg)');
-  });
-
-  it('formats ratios as factor and change', () => {
-    expect(formatRatio(0.88)).toBe('×0.88 (−12.0%)');
-    expect(formatRatio(2)).toBe('×2.00 (+100.0%)');
-    expect(formatRatio(null)).toBe('–');
+  it('reports CPU per request and per GB, split into app, proxy and kernel', () => {
+    const analysis = analyze(recorded, relaxed);
+    const cost = (metric: string, backend: string) => analysis.setups.find((s) => s.metric === metric && s.backend === backend && s.placement === 'same-node')!.cpu!;
+    expect(cost('round-trip', 'none')).toMatchObject({ unit: 'µs/request', proxy: 0 });
+    expect(cost('round-trip', 'redirect').proxy).toBeGreaterThan(0);
+    expect(cost('throughput', 'redirect').unit).toBe('s/GB');
+    // Two HAProxy sidecars copying every byte cost more CPU per GB than the direct path's apps alone.
+    expect(cost('throughput', 'redirect').app + cost('throughput', 'redirect').proxy).toBeGreaterThan(cost('throughput', 'none').app);
+    expect(cost('cps', 'redirect').proxy).toBeGreaterThan(0);
   });
 });
 
-describe('charts', () => {
-  const figures = buildFigures(results, cells);
-  const svg = (file: string) => figures.find((f) => f.file === file)?.svg ?? '';
+describe('rendered report', () => {
+  const analysis = analyze(recorded, relaxed);
+  const figures = buildFigures(recorded, analysis);
+  const markdown = renderMarkdown(recorded, analysis, figures);
 
-  it('draws throughput bars with every run as a dot', () => {
-    const chart = svg('throughput.svg');
-    expect(chart.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
-    // 6 cells, 5 valid: 5 bars x 3 runs = 15 dots; one invalid cell drawn as such.
-    expect(chart.match(/<g class="bar" /g)).toHaveLength(5);
-    expect(chart.match(/<circle class="run"/g)).toHaveLength(15);
-    expect(chart.match(/<g class="bar invalid"/g)).toHaveLength(1);
-    expect(chart).toContain('data-series="sockmap" data-group="cross-node"');
+  it('leads with the answer: one line per comparison with its interval and n', () => {
+    expect(markdown.indexOf('## The answer')).toBeLessThan(markdown.indexOf('## Absolute figures'));
+    expect(markdown).toMatch(/- redirect vs none, same node, p50 round trip \(closed loop\): \+[\d.]+ % \[[+−][\d.]+ %, \+[\d.]+ %\] \(n 4, path unproven\)/);
+    expect(markdown).toMatch(/- tproxy vs redirect, across nodes, throughput: [+−][\d.]+ %/);
+    expect(markdown).toMatch(/Interval target for this profile: half-width ≤ 10 % of the ratio\. \d+ of 24 intervals meet it; the widest is ±[\d.]+ %/);
+    expect(markdown).toContain('The two latency views:');
   });
 
-  it('draws latency percentile curves per backend on a log tail axis', () => {
-    const chart = svg('latency.svg');
-    expect(chart.match(/<g class="panel"/g)).toHaveLength(2);
-    // same-node: 3 backends; cross-node: 2 valid backends.
-    expect(chart.match(/<polyline class="median"/g)).toHaveLength(5);
-    expect(chart.match(/<polyline class="run"/g)).toHaveLength(15);
-    for (const label of ['p50', 'p90', 'p99', 'p99.9']) expect(chart).toContain(`>${label}</text>`);
-    expect(chart).toContain('invalid (no evidence): sockmap');
-    // p999 = 20 x p50: the latency axis goes log as well.
-    expect(chart).toContain('latency (µs, log)');
+  it('shows the CPU cost, the path evidence, the noise with the stated rule, and how the numbers were made', () => {
+    expect(markdown).toContain('## CPU cost');
+    expect(markdown).toMatch(/\| p50 round trip \(closed loop\) \| redirect \| same-node \| CPU-µs per request \| [\d.]+ \| [\d.]+ \|/);
+    expect(markdown).toContain('none has no path to prove: its slices are the baseline');
+    expect(markdown).toContain('no per-slice judge: 16 slices unproven');
+    expect(markdown).toContain('The stall rule: a slice is flagged when');
+    expect(markdown).toMatch(/in a fresh random order of the setups for each metric \(seeded\)/);
+    expect(markdown).toContain('percentile bootstrap 95 % interval (4000 resamples');
+    expect(markdown).toContain('Pinning: every process of the client pod on CPU 0 and of the server pod on CPU 1');
   });
 
-  it('draws connection-rate bars', () => {
-    const chart = svg('connection-rate.svg');
-    expect(chart.match(/<g class="bar" /g)).toHaveLength(5);
-    // redirect same-node has 2 successful runs.
-    expect(chart.match(/<circle class="run"/g)).toHaveLength(14);
+  it('under the default rule, still says what a busy machine saw, marked as not a result', () => {
+    const strict = analyze(recorded);
+    const text = renderMarkdown(recorded, strict, buildFigures(recorded, strict));
+    expect(text).toMatch(/- redirect vs none, same node, throughput: no paired rounds — with flagged slices included \(not a result\): [+−][\d.]+ % \[/);
+    expect(text).toContain('96 of 96 slices flagged (foreign: 96');
+  });
+
+  it('draws the ratios with their intervals, and every counted slice beside its median', () => {
+    expect(figures.map((f) => f.file)).toEqual(['ratios-vs-redirect.svg', 'ratios-vs-none.svg', 'latency.svg', 'round-trip.svg', 'throughput.svg', 'connection-rate.svg']);
+    const ratios = figures.find((f) => f.file === 'ratios-vs-none.svg')!.svg;
+    expect(ratios.match(/<line class="interval"/g)).toHaveLength(16);
+    expect(ratios.match(/<circle class="estimate"/g)).toHaveLength(16);
+    const throughput = figures.find((f) => f.file === 'throughput.svg')!.svg;
+    expect(throughput.match(/<circle class="run"/g)).toHaveLength(6 * 4);
+    const latency = figures.find((f) => f.file === 'round-trip.svg')!.svg;
+    expect(latency.match(/<polyline class="median"/g)).toHaveLength(6);
   });
 });
 
@@ -172,15 +159,17 @@ describe('lab report DIR', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('re-renders report.md and the charts from results.json alone', () => {
-    writeFileSync(join(dir, 'results.json'), readFileSync(fixturePath));
+    writeFileSync(join(dir, 'results.json'), readFileSync(recordedPath));
     const files = renderReportDir(dir);
-    expect(files.map((f) => f.slice(dir.length + 1))).toEqual(['report.md', 'throughput.svg', 'latency.svg', 'connection-rate.svg']);
+    expect(files.map((f) => f.slice(dir.length + 1))).toEqual(['report.md', 'ratios-vs-redirect.svg', 'ratios-vs-none.svg', 'latency.svg', 'round-trip.svg', 'throughput.svg', 'connection-rate.svg']);
     for (const file of files) expect(existsSync(file)).toBe(true);
-    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('# Interception backends benchmark: fixture');
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('# Interception backends benchmark: bench');
   });
 
-  it('refuses a file that is not a results file', () => {
-    writeFileSync(join(dir, 'results.json'), '{"schema": 99}');
-    expect(() => renderReportDir(dir)).toThrow(/not a lab results file/);
+  it('refuses an old file with the reason, and leaves its report alone', () => {
+    writeFileSync(join(dir, 'results.json'), readFileSync(schema1Path));
+    writeFileSync(join(dir, 'report.md'), 'old report');
+    expect(() => renderReportDir(dir)).toThrow(/predates the current results format/);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toBe('old report');
   });
 });

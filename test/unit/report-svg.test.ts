@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ratioChart } from '../../lab/report/ratio-chart.ts';
 import { barChart } from '../../lab/report/bar-chart.ts';
 import { tailPosition } from '../../lab/report/percentile-chart.ts';
 import { escapeXml, linearScale, logScale, logTicks, niceTicks, shortNumber, ticksFromZero } from '../../lab/report/svg.ts';
@@ -52,12 +53,37 @@ describe('bar chart', () => {
     expect(svg.trim().endsWith('</svg>')).toBe(true);
   });
 
-  it('draws the bar at the median with a dot per run, and the invalid cell as invalid', () => {
+  it('draws the bar at the median with a dot per slice, and a cell without slices as such', () => {
     expect(svg.match(/<circle class="run"/g)).toHaveLength(3);
-    expect(svg).toContain('median 6 (3 runs)');
+    expect(svg).toContain('median 6 (3 slices)');
     expect(svg).toContain('redirect, same-node: invalid (no evidence)');
     // The tallest dot (6.2) lies inside the plot: the axis reaches past it.
     const ys = [...svg.matchAll(/<circle class="run" cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1]));
     expect(Math.min(...ys)).toBeGreaterThan(52);
+  });
+});
+
+describe('ratio chart', () => {
+  const svg = ratioChart({
+    title: 'Each backend against redirect',
+    rows: [
+      { group: 'p50 round trip', label: 'sockmap, same node', series: 'sockmap', estimate: 0.82, low: 0.79, high: 0.85, note: 'n 12' },
+      { group: 'p50 round trip', label: 'tc, same node', series: 'tc' },
+      { group: 'throughput', label: 'sockmap, same node', series: 'sockmap', estimate: 1.3, low: 1.1, high: 1.5 },
+    ],
+  });
+
+  it('draws each comparison as its median with its interval, grouped by metric, with 0 % marked', () => {
+    expect(svg.match(/<circle class="estimate"/g)).toHaveLength(2);
+    expect(svg.match(/<line class="interval"/g)).toHaveLength(2);
+    expect(svg).toContain('>p50 round trip</text>');
+    expect(svg).toContain('>throughput</text>');
+    expect(svg).toContain('>0 %</text>');
+    expect(svg).toContain('no paired rounds');
+    // -18 % sits left of 0 %, +30 % right of it.
+    const zero = Number(/<line x1="([\d.]+)"[^>]*stroke="#333"/.exec(svg)![1]);
+    const [first, second] = [...svg.matchAll(/<circle class="estimate" cx="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(first).toBeLessThan(zero);
+    expect(second).toBeGreaterThan(zero);
   });
 });

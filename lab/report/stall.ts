@@ -1,0 +1,73 @@
+// The stall rule: which measured slices were taken while the machine was not the bench's. Each slice
+// records the machine's counters over its own measurement window; a slice is flagged when any of
+// these held during that window, and flagged slices are left out of the ratios (and counted):
+// - steal: the hypervisor ran something else for at least 2 % of the machine's CPU time;
+// - foreign load: processes outside this setup's pods (and outside the kernel's softirq threads)
+//   used at least 15 % of the machine's CPU time: another program, or another user's work;
+// - overrun: the measurement took at least 50 % longer than asked (the tool itself was held up);
+// - disturbed: the bench itself had other work in flight during the window (it never should).
+
+/** The machine over one slice's measurement window; CPU times in microseconds. */
+export interface SliceNoise {
+  /** The window the tool measured in, and the window it was asked for, in milliseconds. */
+  windowMs: number;
+  plannedMs: number;
+  cpus: number;
+  /** /proc/stat deltas (tick-sampled, 10 ms per CPU): steal, and everything busy (not idle/iowait/steal). */
+  stealUs: number;
+  machineBusyUs: number;
+  /** Exact CPU time of this setup's pods (their cgroups' usage_usec). */
+  setupUs: number;
+  /** Exact CPU time of the ksoftirqd threads (softirq work the kernel deferred out of tasks). */
+  softirqThreadsUs: number;
+  /** PSI cpu "some" delta: time at least one task waited for a CPU; null without PSI. */
+  cpuPressureUs: number | null;
+  /** Preemptions of this setup's processes, and context switches of the whole machine. */
+  involuntarySwitches: number;
+  contextSwitches: number;
+  loadAverage1: number;
+  /** The bench had another task in flight (a counter read, a process start) during the window. */
+  disturbed: boolean;
+}
+
+export interface StallRule {
+  stealFraction: number;
+  foreignFraction: number;
+  overrunFraction: number;
+}
+
+export const STALL_RULE: StallRule = { stealFraction: 0.02, foreignFraction: 0.15, overrunFraction: 0.5 };
+
+export function describeStallRule(rule: StallRule = STALL_RULE): string {
+  const pct = (f: number) => `${Math.round(f * 100)} %`;
+  return (
+    `a slice is flagged when, during its measurement window, the hypervisor's steal time reached ${pct(rule.stealFraction)} of the machine's CPU time, ` +
+    `or processes outside the measured setup's pods and the kernel's softirq threads used ${pct(rule.foreignFraction)} of it, ` +
+    `or the tool took ${pct(rule.overrunFraction)} longer than asked, or the bench itself had other work in flight`
+  );
+}
+
+const capacityUs = (noise: SliceNoise) => Math.max(1, noise.windowMs * 1000 * noise.cpus);
+
+/** CPU time used outside the measured setup, as a fraction of the machine's CPU time in the window. */
+export function foreignFraction(noise: SliceNoise): number {
+  return Math.max(0, noise.machineBusyUs - noise.setupUs - noise.softirqThreadsUs) / capacityUs(noise);
+}
+
+export function stealFraction(noise: SliceNoise): number {
+  return noise.stealUs / capacityUs(noise);
+}
+
+/** Why the slice is flagged (empty when it is not). */
+export function stallReasons(noise: SliceNoise, rule: StallRule = STALL_RULE): string[] {
+  const reasons: string[] = [];
+  const pct = (f: number) => `${(f * 100).toFixed(1)} %`;
+  const steal = stealFraction(noise);
+  if (steal >= rule.stealFraction) reasons.push(`steal ${pct(steal)}`);
+  const foreign = foreignFraction(noise);
+  if (foreign >= rule.foreignFraction) reasons.push(`foreign load ${pct(foreign)}`);
+  const overrun = noise.plannedMs > 0 ? noise.windowMs / noise.plannedMs - 1 : 0;
+  if (overrun >= rule.overrunFraction) reasons.push(`overran by ${pct(overrun)}`);
+  if (noise.disturbed) reasons.push('bench work in flight');
+  return reasons;
+}
