@@ -17,10 +17,12 @@ for src in bpf/**/*.bpf.c; do
   fi
 done
 # Small native helpers the lab runs beside the BPF programs (bpf/tools/*.c), built for the host.
+# A helper that includes libbpf links against it (Debian's libbpf-dev, installed by setup.sh).
 for src in bpf/tools/*.c; do
   out="bpf/build/$(basename "${src%.c}")"
-  if [ ! -f "$out" ] || [ "$src" -nt "$out" ]; then
-    cc -O2 -Wall -Werror -o "$out" "$src"
+  if [ ! -f "$out" ] || [ "$src" -nt "$out" ] || [ -n "$(find bpf -name '*.h' -newer "$out" -print -quit)" ]; then
+    libs=(); grep -q '<bpf/libbpf.h>' "$src" && libs=(-lbpf)
+    cc -O2 -Wall -Werror -o "$out" "$src" "${libs[@]}"
     built=$((built + 1))
   fi
 done

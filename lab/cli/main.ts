@@ -5,6 +5,7 @@ import { UsageError } from '../errors.ts';
 import { registerBenchCommand } from './bench.ts';
 import { registerCleanCommand } from './clean.ts';
 import { registerDoctorCommand } from './doctor.ts';
+import { registerPathCommand } from './path.ts';
 import { registerReportCommand } from './report.ts';
 import { registerRunCommand } from './run.ts';
 import { registerVerifyCommand } from './verify.ts';
@@ -18,6 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError('(run `lab --help` for usage)');
   registerDoctorCommand(program, setExit);
   registerVerifyCommand(program, setExit);
+  registerPathCommand(program, setExit);
   registerRunCommand(program, setExit);
   registerBenchCommand(program, setExit);
   registerReportCommand(program, setExit);
