@@ -12,7 +12,29 @@ export interface ProxyListener {
   transparent?: boolean;
   /** Source address for the upstream connection (127.0.0.6 for Istio's inbound passthrough). */
   upstreamSource?: string;
+  /**
+   * The network namespace (a name under /var/run/netns) the listening socket is created in
+   * (`bind ... namespace`): a node proxy holding listeners inside pods, as ztunnel does in ambient's
+   * in-pod mode. Default: the namespace the proxy runs in.
+   */
+  namespace?: string;
+  /** Where accepted connections go: their original destination (default), or nowhere (see UPSTREAM_NONE). */
+  upstream?: 'original-dst' | 'none';
+  /** The network namespace the upstream connection is made from (`server ... namespace`). */
+  upstreamNamespace?: string;
+  /**
+   * Connect upstream from the client's own IP address (`source 0.0.0.0 usesrc clientip`, an
+   * IP_TRANSPARENT socket), so that the destination sees the real client: ztunnel's inbound handoff.
+   */
+  upstreamFromClientIp?: boolean;
 }
+
+/**
+ * `upstream: 'none'`: a backend with no server. HAProxy accepts each connection, finds no server,
+ * logs it (termination state SC) and closes it: a listener that proves where connections land, for a
+ * protocol the lab does not speak (ambient's HBONE on 15008).
+ */
+export const UPSTREAM_NONE = 'none';
 
 export interface ProxySpec {
   listeners: ProxyListener[];
@@ -39,18 +61,18 @@ export function haproxyConfig(spec: ProxySpec): string {
     '  timeout client 60s',
     '  timeout server 60s',
   ];
-  for (const listener of spec.listeners) {
-    const bind = `0.0.0.0:${listener.port}${listener.transparent ? ' transparent' : ''}`;
-    const source = listener.upstreamSource ? ` source ${listener.upstreamSource}` : '';
-    lines.push(
-      '',
-      `frontend ${listener.name}`,
-      `  bind ${bind}`,
-      `  default_backend ${listener.name}_original_dst`,
-      '',
-      `backend ${listener.name}_original_dst`,
-      `  server original_dst 0.0.0.0:0${source}`,
-    );
-  }
+  for (const listener of spec.listeners) lines.push('', ...listenerSections(listener));
   return lines.join('\n') + '\n';
+}
+
+function listenerSections(listener: ProxyListener): string[] {
+  if (listener.upstreamSource !== undefined && listener.upstreamFromClientIp) {
+    throw new Error(`listener ${listener.name}: upstreamSource and upstreamFromClientIp both choose the upstream source; give one`);
+  }
+  const bind = `0.0.0.0:${listener.port}${listener.transparent ? ' transparent' : ''}${listener.namespace ? ` namespace ${listener.namespace}` : ''}`;
+  const frontend = [`frontend ${listener.name}`, `  bind ${bind}`];
+  if (listener.upstream === UPSTREAM_NONE) return [...frontend, `  default_backend ${listener.name}_no_upstream`, '', `backend ${listener.name}_no_upstream`];
+  const source = listener.upstreamFromClientIp ? ' source 0.0.0.0 usesrc clientip' : listener.upstreamSource ? ` source ${listener.upstreamSource}` : '';
+  const namespace = listener.upstreamNamespace ? ` namespace ${listener.upstreamNamespace}` : '';
+  return [...frontend, `  default_backend ${listener.name}_original_dst`, '', `backend ${listener.name}_original_dst`, `  server original_dst 0.0.0.0:0${source}${namespace}`];
 }
