@@ -1,6 +1,7 @@
 // The registry: every backend the lab knows, one line each, in the order reports show them. Adding a
 // backend is one folder exporting a BackendDescriptor, and one line here.
 import { UsageError } from '../errors.ts';
+import { ambientBackend } from './ambient/ambient.ts';
 import type { BackendDescriptor } from './descriptor.ts';
 import { noneBackend } from './none/none.ts';
 import { redirectBackend, redirectNftBackend } from './redirect/redirect.ts';
@@ -8,7 +9,7 @@ import { sockmapBackend } from './sockmap/sockmap.ts';
 import { tcBackend } from './tc/tc.ts';
 import { tproxyBackend, tproxyNftBackend } from './tproxy/tproxy.ts';
 
-const BACKENDS: readonly BackendDescriptor[] = [noneBackend, redirectBackend, tproxyBackend, redirectNftBackend, tproxyNftBackend, sockmapBackend, tcBackend];
+const BACKENDS: readonly BackendDescriptor[] = [noneBackend, redirectBackend, tproxyBackend, redirectNftBackend, tproxyNftBackend, sockmapBackend, tcBackend, ambientBackend];
 
 export function allBackends(): readonly BackendDescriptor[] {
   return BACKENDS;
