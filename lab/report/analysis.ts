@@ -149,7 +149,12 @@ function summarizeSetup(setup: SetupRecord, metric: Metric, slices: readonly Sli
         }
       : {}),
     tools: [...new Set(counted.flatMap((s) => (s.result ? [s.result.tool] : [])))],
-    cpu: cpuCost(counted, metric),
+    // CPU per unit is the setup's own time, counted by its cgroups and threads: a slice flagged for
+    // the machine's load still measured it, so only failed and off-path slices are left out.
+    cpu: cpuCost(
+      slices.filter((_, i) => reasons[i] === undefined || reasons[i] === 'stalled'),
+      metric,
+    ),
     ...(cps.length > 0 ? { conntrackPer1000: median(cps) } : {}),
   };
 }

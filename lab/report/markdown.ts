@@ -152,13 +152,17 @@ function cpuSection(results: ResultsFile, analysis: Analysis): string {
   return [
     '## CPU cost',
     '',
-    'Medians over counted slices, per unit of work: per request for the latency views and the connection rate (one connection is one request), per GB sent for throughput. ' +
+    'Medians over every slice that took its path, per unit of work: per request for the latency views and the connection rate (one connection is one request), per GB sent for throughput. ' +
+      'Slices flagged by the stall rule are included here: their CPU time is the setup\'s own, counted by its cgroups and threads. ' +
       '**app**: the setup\'s pods (cgroup `cpu.stat` usage) minus its proxies: the apps, their system calls and the softirq work the kernel did while running them. ' +
       '**proxy**: the sidecars\' or node proxies\' threads (`/proc/PID/task/*/schedstat`). **kernel**: the ksoftirqd threads (softirq work deferred out of every task). ' +
       'The three add up to the CPU the path cost. **machine softirq** is `/proc/stat` softirq of the whole machine, tick-sampled (10 ms): it overlaps app and proxy, which include softirq run inside them, and is shown for reference only.',
     '',
     table(['metric', 'backend', 'placement', 'unit', 'app', 'proxy', 'kernel', 'total', 'machine softirq', 'slices'], rows),
     '',
+    ...(results.configuration.latency.tool === 'sockperf' && results.configuration.metrics.includes('latency')
+      ? ['sockperf `under-load` paces its sends by spinning on a CPU, so in the open-loop rows the app share is mostly that spin (about one CPU-second per second), not the path\'s cost: read the path\'s cost from the proxy share there, and from the closed-loop rows.', '']
+      : []),
     ...(sidecarSizing.length > 0 ? [`Istio sizes a sidecar at about 0.20 vCPU per 1000 requests/s. This run's open-loop proxy share for redirect: ${sidecarSizing.join('; ')} (HAProxy forwarding bytes, not Envoy with HTTP and mTLS).`, ''] : []),
   ].join('\n');
 }
