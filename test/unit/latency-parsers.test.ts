@@ -61,6 +61,8 @@ describe('fortio parser (real sample, fortio 1.3.1 HTTP 1000 qps)', () => {
   it('runs open loop at a fixed rate and asks for every percentile the report shows', () => {
     const args = fortioClientArgs({ url: 'tcp://198.18.1.11:11111', rate: 1000, connections: 1, seconds: 10 });
     expect(args).toEqual(expect.arrayContaining(['-uniform', '-json', '-', '-qps', '1000', '-c', '1', '-t', '10000ms', '50,75,90,99,99.9']));
+    // Microsecond buckets: the default 1 ms would put every pod-to-pod round trip in the first one.
+    expect(args.join(' ')).toContain('-r 0.000001');
     expect(args.at(-1)).toBe('tcp://198.18.1.11:11111');
     expect(parseFortioJson(fixture('fortio/http-qps1000-c1.json')).mode).toBe('open-loop');
   });
