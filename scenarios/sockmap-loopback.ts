@@ -4,7 +4,7 @@
 // dual-stack [::] listener (whose accepted sockets are IPv4-mapped IPv6, which the programs fold
 // into IPv4 keys). Expectations: four ESTABLISHED events traced (two connections, both sides),
 // redirect counter > 0, iperf3 completes; the two throughputs are reported side by side.
-import { loopbackChecks, LOOPBACK_POD, measureLoopback } from '../lab/backends/sockmap/loopback.ts';
+import { loopbackChecks, LOOPBACK_POD, measureLoopback } from '../lab/experiments/sockmap-loopback.ts';
 import { defineScenario } from '../lab/scenario/schema.ts';
 
 export default defineScenario({

@@ -5,26 +5,36 @@
 // apps to <pod IP>:15001 instead. This experiment narrows both client pods' ephemeral range to the
 // same two ports, drives iperf3 from both at once, and looks for a moment when the SOCKHASH held
 // both pods' app-to-sidecar sockets on the same local port.
-import { OUTBOUND_LISTENER } from '../../proxy/sidecar.ts';
-import { setNetnsSysctls } from '../../host/sysctl.ts';
-import { ISTIO_PORTS } from '../../istio/ports.ts';
-import { runIperf3 } from '../../traffic/iperf3.ts';
-import type { ThroughputResult } from '../../traffic/types.ts';
-import { withLab } from '../../topology/lab.ts';
-import type { Check } from '../types.ts';
-import { describeCounters, type SockmapCounters } from './counters.ts';
-import { decodeSockKey, formatSockKey, type SockKey } from './layout.ts';
-import { explainMisses } from './misses.ts';
-import { installSockmap } from './sockmap.ts';
-import { parseSockmapEvents } from './trace-events.ts';
+//
+// The senders are paced (COLLISION_BITRATE). sk_msg's ingress redirect never makes a sender wait
+// for its reader (see sockmap-pressure.ts): an unpaced iperf3 outruns its sidecar, and the sidecar's
+// queue grew by about 200 MB/s here, 655 MiB over the two flows in 2 s. On a host whose TCP memory
+// budget (net.ipv4.tcp_mem, a share of its RAM) is smaller than that, a sidecar's write is refused
+// with ENOMEM, HAProxy closes the flow, and iperf3 fails with "Broken pipe": the collision question
+// would be answered by the host's RAM. Paced, each flow can queue at most its rate times its
+// duration, whatever the sidecar does, and the question stays the one asked.
+import { OUTBOUND_LISTENER } from '../proxy/sidecar.ts';
+import { setNetnsSysctls } from '../host/sysctl.ts';
+import { ISTIO_PORTS } from '../istio/ports.ts';
+import { withLab } from '../topology/lab.ts';
+import type { Check } from '../judge/check.ts';
+import { describeCounters, type SockmapCounters } from '../backends/sockmap/counters.ts';
+import { decodeSockKey, formatSockKey, type SockKey } from '../backends/sockmap/layout.ts';
+import { explainMisses } from '../backends/sockmap/misses.ts';
+import { installSockmap } from '../backends/sockmap/sockmap.ts';
+import { parseSockmapEvents } from '../backends/sockmap/trace-events.ts';
+import { runIperf3Detailed, type Iperf3Run } from './iperf3-run.ts';
+import { createTcpMemcg } from './tcp-memcg.ts';
 
 export const COLLISION_CLIENTS = ['client-1', 'client-2'] as const;
 export const COLLISION_PORT_RANGE = '40000 40001';
 const IPERF_PORTS = [5201, 5202];
+/** Per flow: 2 s at 100 Mbit/s queue at most 25 MB even if a sidecar read nothing. */
+export const COLLISION_BITRATE = '100M';
 
 export interface CollisionResult {
   runId: string;
-  flows: Array<{ pod: string; ip: string; target: string; throughput: ThroughputResult; sidecarLogged: number }>;
+  flows: Array<{ pod: string; ip: string; target: string; throughput: Iperf3Run; sidecarLogged: number }>;
   /** Samples in which both pods' app sockets to their sidecars shared a local port. */
   sharedPortSamples: number;
   samples: number;
@@ -36,17 +46,34 @@ export interface CollisionResult {
 
 const appToSidecar = (key: SockKey) => key.remote.port === ISTIO_PORTS.outboundCapture && key.local.ip === key.remote.ip;
 
-export async function runCollisionExperiment(options: { seconds?: number } = {}): Promise<CollisionResult> {
+export interface CollisionOptions {
+  seconds?: number;
+  /** iperf3 -b per flow; `false` leaves the senders unpaced (to show what pacing prevents). */
+  bitrate?: string | false;
+  /**
+   * A TCP memory budget for each sidecar (cgroup v1, see tcp-memcg.ts): the collision question must
+   * get the same answer on a host with little memory for TCP.
+   */
+  sidecarTcpMemLimitBytes?: number;
+}
+
+export async function runCollisionExperiment(options: CollisionOptions = {}): Promise<CollisionResult> {
   const seconds = options.seconds ?? 3;
+  const bitrate = options.bitrate ?? COLLISION_BITRATE;
   return withLab({ nodes: [{ name: 'node-a', pods: [...COLLISION_CLIENTS, 'server'] }] }, async (lab) => {
     const clients = COLLISION_CLIENTS.map((name) => lab.pod(name));
     const server = lab.pod('server');
     for (const client of clients) await setNetnsSysctls(client.netns, { 'net.ipv4.ip_local_port_range': COLLISION_PORT_RANGE });
     const installation = await installSockmap(lab, [...clients, server]);
-    let throughputs: ThroughputResult[];
+    if (options.sidecarTcpMemLimitBytes !== undefined) {
+      for (const [pod, sidecar] of installation.sidecars) createTcpMemcg(lab, `${pod}-sidecar`, options.sidecarTcpMemLimitBytes).add(sidecar.pid);
+    }
+    let throughputs: Iperf3Run[];
     try {
       throughputs = await Promise.all(
-        clients.map((client, i) => runIperf3(lab, { client, server, address: server.ip, port: IPERF_PORTS[i]!, seconds, length: '64K' })),
+        clients.map((client, i) =>
+          runIperf3Detailed(lab, { client, server, address: server.ip, port: IPERF_PORTS[i]!, seconds, length: '64K', ...(bitrate === false ? {} : { bitrate }) }),
+        ),
       );
     } finally {
       await installation.sampler.stop();
@@ -79,9 +106,11 @@ export async function runCollisionExperiment(options: { seconds?: number } = {})
       { name: 'no-insert-collision', ok: counters.sockhashInsertFailed === 0 && counters.sockhashInserted > 0, detail: describeCounters(counters, ['sockhashInserted', 'sockhashInsertFailed']) },
       {
         name: 'both-flows-through-their-sidecars',
-        ok: flows.every((f) => f.throughput.bytesReceived > 0 && f.sidecarLogged > 0) && counters.msgRedirected > 0,
+        ok: flows.every((f) => f.throughput.ok && f.throughput.bytesReceived > 0 && f.sidecarLogged > 0) && counters.msgRedirected > 0,
         detail:
-          flows.map((f) => `${f.pod} -> ${f.target}: ${(f.throughput.bitsPerSecond / 1e9).toFixed(2)} Gbit/s, its sidecar logged ${f.sidecarLogged}`).join('; ') +
+          flows
+            .map((f) => `${f.pod} -> ${f.target}: ${f.throughput.ok ? `${f.throughput.bytesReceived} B at ${(f.throughput.bitsPerSecond / 1e6).toFixed(0)} Mbit/s` : `iperf3 failed: ${f.throughput.error}`}, its sidecar logged ${f.sidecarLogged}`)
+            .join('; ') +
           `; ${describeCounters(counters, ['msgRedirected', 'msgRedirectedBytes'])}`,
       },
       { name: 'sk-msg-misses-explained', ok: misses.unexplained.length === 0, detail: misses.detail },

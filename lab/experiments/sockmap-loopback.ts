@@ -4,17 +4,17 @@
 // events (control and data connection, both ends), the SOCKHASH holding them, sk_msg redirecting.
 // Run once with the server bound to 127.0.0.1 and once on iperf3's default dual-stack [::]
 // listener, whose accepted sockets are IPv4-mapped IPv6 (the lab reports which family each end had).
-import { counterDelta, MapSampler } from '../../evidence/bpf.ts';
-import { TraceReader } from '../../evidence/trace-pipe.ts';
-import { runIperf3 } from '../../traffic/iperf3.ts';
-import type { ThroughputResult } from '../../traffic/types.ts';
-import { withLab, type Lab, type Pod } from '../../topology/lab.ts';
-import type { Check } from '../types.ts';
-import { describeCounters, type SockmapCounters } from './counters.ts';
-import { installDatapath, SK_MSG_PROGRAM, SOCKHASH_MAP, type SockmapDatapath } from './datapath.ts';
-import { decodeSockKey, formatSockKey } from './layout.ts';
-import { explainMisses } from './misses.ts';
-import { eventsOf, parseSockmapEvents, type EventOf } from './trace-events.ts';
+import { counterDelta, MapSampler } from '../evidence/bpf.ts';
+import { TraceReader } from '../evidence/trace-pipe.ts';
+import { runIperf3 } from '../traffic/iperf3.ts';
+import type { ThroughputResult } from '../traffic/types.ts';
+import { withLab, type Lab, type Pod } from '../topology/lab.ts';
+import type { Check } from '../judge/check.ts';
+import { describeCounters, type SockmapCounters } from '../backends/sockmap/counters.ts';
+import { installDatapath, readSockhash, SK_MSG_PROGRAM, SOCKHASH_MAP, type SockmapDatapath } from '../backends/sockmap/datapath.ts';
+import { decodeSockKey, formatSockKey } from '../backends/sockmap/layout.ts';
+import { explainMisses } from '../backends/sockmap/misses.ts';
+import { eventsOf, parseSockmapEvents, type EventOf } from '../backends/sockmap/trace-events.ts';
 
 export const LOOPBACK_POD = 'app';
 export const LOOPBACK_PORT = 5201;
@@ -71,7 +71,7 @@ async function measureWithPrograms(lab: Lab, pod: Pod, datapath: SockmapDatapath
   const before = await datapath.counters();
   const runsBefore = (await datapath.programStats()).find((p) => p.name === SK_MSG_PROGRAM)?.runCount ?? 0;
   const linesBefore = trace.lines().length;
-  const sampler = MapSampler.start(datapath.pinnedMap(SOCKHASH_MAP), { intervalMs: 400, maxSamples: Math.ceil((seconds * 1000) / 400) + 10 });
+  const sampler = MapSampler.start(datapath.pinnedMap(SOCKHASH_MAP), { intervalMs: 400, maxSamples: Math.ceil((seconds * 1000) / 400) + 10, read: readSockhash });
   let throughput: ThroughputResult;
   try {
     throughput = await runIperf3(lab, iperfOptions(pod, listener, seconds, length));
