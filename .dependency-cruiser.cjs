@@ -10,7 +10,7 @@ const LAYERS = [
   ['judge'], // the plan's data and the shared pure checks
   ['backends'], // one folder per backend, and the registry
   ['verify', 'report', 'experiments'], // the verify runner; results, statistics, rendering; studies
-  ['scenario', 'bench', 'doctor'], // scenarios; the benchmark; the machine check
+  ['scenario', 'bench', 'doctor', 'ops'], // scenarios; the benchmark; the machine check; the operator scripts' helpers
   ['cli'], // the `lab` command
 ];
 
