@@ -140,7 +140,7 @@ export function parseIperf3Details(text: string, modes: Iperf3Modes = {}): Iperf
 }
 
 /** The client's arguments for a test. */
-export function iperf3ClientArgs(options: Iperf3Options & Iperf3Modes): string[] {
+export function iperf3ClientArgs(options: Omit<Iperf3Options, 'client' | 'server'> & Iperf3Modes): string[] {
   const port = options.port ?? 5201;
   const args = ['-c', options.address, '-p', String(port), '-t', String(options.seconds), '--json', '--connect-timeout', '3000'];
   if (options.length) args.push('-l', options.length);
