@@ -171,8 +171,9 @@ async function measureOnPath(pair: CapturedPair, request: IperfRequest): Promise
   const moved = Object.fromEntries(Object.entries(delta).filter(([, value]) => value !== 0));
   const judgeSlice = pair.descriptor.judgeSlice;
   if (!judgeSlice) return { iperf3, path: { moved, unjudged: `the ${pair.backend} backend has no slice judge: the counters are shown, not judged` } };
-  const bytesSent = iperf3.bytesSent + (iperf3.bidirReverse?.bytesSent ?? 0);
-  return { iperf3, path: { moved, slice: judgeSlice(delta, { metric: 'throughput', connections: iperf3.tcpConnections, bytesSent }) } };
+  // SliceTraffic.bytesSent is the client's payload: under -R the client sends none, so none is claimed.
+  const clientBytes = iperf3.sender === 'client' ? { bytesSent: iperf3.bytesSent } : {};
+  return { iperf3, path: { moved, slice: judgeSlice(delta, { metric: 'throughput', connections: iperf3.tcpConnections, ...clientBytes }) } };
 }
 
 export interface IperfHooks {
