@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { analyze, formatChange, PRIMARY, type Comparison } from './analysis.ts';
+import { describeStallRule, STALL_RULE, type StallRule } from './stall.ts';
 import { bootstrapInterval, type Interval } from './bootstrap.ts';
 import { deriveSeed, seededRandom } from './random.ts';
 import { readResults, RESULTS_FILE, type Metric, type ResultsFile } from './results.ts';
@@ -147,8 +148,8 @@ export interface HeadlineRow {
 
 const keyOf = (c: Pick<Comparison, 'metric' | 'placement' | 'backend' | 'baseline'>) => `${c.metric}|${c.placement}|${c.backend}|${c.baseline}`;
 
-function headlines(runs: readonly MergeRun[], seed: number): HeadlineRow[] {
-  const analyses = runs.map((run) => ({ run, comparisons: analyze(run.results).comparisons }));
+function headlines(runs: readonly MergeRun[], seed: number, rule: StallRule): HeadlineRow[] {
+  const analyses = runs.map((run) => ({ run, comparisons: analyze(run.results, rule).comparisons }));
   const keys = [...new Set(analyses.flatMap((a) => a.comparisons.map(keyOf)))];
   return keys.map((key) => {
     const found = analyses.map((a) => ({ run: a.run.label, comparison: a.comparisons.find((c) => keyOf(c) === key) }));
@@ -168,7 +169,21 @@ function headlines(runs: readonly MergeRun[], seed: number): HeadlineRow[] {
 // --- the merged report -------------------------------------------------------------------------
 
 export interface MergedReport {
-  runs: Array<{ dir: string; name: string; label: string; kernel: string; hostname: string; gitCommit: string; gitDirty: boolean; status: string; roundsCompleted: number }>;
+  runs: Array<{
+    dir: string;
+    name: string;
+    label: string;
+    kernel: string;
+    hostname: string;
+    gitCommit: string;
+    gitDirty: boolean;
+    status: string;
+    roundsCompleted: number;
+    /** Slices that count toward the ratios, and why the others do not (analysis under `stallRule`). */
+    slices: { total: number; counted: number; stalled: number; failed: number; invalid: number };
+  }>;
+  /** The stall rule the ratios were computed under. */
+  stallRule: StallRule;
   /** The configuration every run shared (the fields of MACHINE_OR_AXIS_FIELDS from the first run). */
   configuration: ResultsFile['configuration'];
   backends: string[];
@@ -177,16 +192,23 @@ export interface MergedReport {
   headlines: HeadlineRow[];
 }
 
-/** Merges runs measured the same way; throws MergeRefusedError naming the fields that differ. */
-export function mergeRuns(runs: readonly MergeRun[]): MergedReport {
+/**
+ * Merges runs measured the same way; throws MergeRefusedError naming the fields that differ. `rule`
+ * replaces the current stall rule (as `analyze` allows), e.g. to see what a busy machine measured.
+ */
+export function mergeRuns(runs: readonly MergeRun[], options: { rule?: StallRule } = {}): MergedReport {
   if (runs.length === 0) throw new UsageError('nothing to merge: give at least one report directory');
   const differences = configurationDifferences(runs);
   if (differences.length > 0) throw new MergeRefusedError(differences);
   const configuration = runs[0]!.results.configuration;
   const backends = [...new Set(runs.flatMap((r) => [...r.results.configuration.backends, ...(r.doctor?.map((d) => d.backend) ?? [])]))];
   const placements = configuration.placements;
+  const rule = options.rule ?? STALL_RULE;
   return {
-    runs: runs.map((r) => ({
+    stallRule: rule,
+    runs: runs.map((r) => {
+      const { counts } = analyze(r.results, rule);
+      return {
       dir: r.dir,
       name: r.name,
       label: r.label,
@@ -196,12 +218,14 @@ export function mergeRuns(runs: readonly MergeRun[]): MergedReport {
       gitDirty: r.results.environment.gitDirty,
       status: r.results.status,
       roundsCompleted: r.results.roundsCompleted,
-    })),
+      slices: { total: counts.slices, counted: counts.counted, stalled: counts.stalled, failed: counts.failed, invalid: counts.invalid },
+      };
+    }),
     configuration,
     backends,
     placements,
     verify: runs.map((run) => ({ run: run.label, outcomes: backends.flatMap((b) => placements.map((p) => verifyOutcome(run, b, p))) })),
-    headlines: headlines(runs, configuration.seed),
+    headlines: headlines(runs, configuration.seed, rule),
   };
 }
 
@@ -226,8 +250,16 @@ export function renderMergedMarkdown(merged: MergedReport): string {
   const out: string[] = [`# Merged report: ${merged.runs.length} runs`, ''];
   out.push(
     table(
-      ['run', 'kernel', 'host', 'commit', 'status', 'rounds'],
-      merged.runs.map((r) => [r.name, r.kernel, r.hostname, `${r.gitCommit.slice(0, 12)}${r.gitDirty ? ' (dirty)' : ''}`, r.status, String(r.roundsCompleted)]),
+      ['run', 'kernel', 'host', 'commit', 'status', 'rounds', 'slices counted'],
+      merged.runs.map((r) => [
+        r.name,
+        r.kernel,
+        r.hostname,
+        `${r.gitCommit.slice(0, 12)}${r.gitDirty ? ' (dirty)' : ''}`,
+        r.status,
+        String(r.roundsCompleted),
+        `${r.slices.counted} of ${r.slices.total}${r.slices.stalled ? `, ${r.slices.stalled} flagged by the stall rule` : ''}${r.slices.failed ? `, ${r.slices.failed} failed` : ''}${r.slices.invalid ? `, ${r.slices.invalid} off the path` : ''}`,
+      ]),
     ),
     '',
     `Shared configuration: profile ${merged.configuration.profile}, ${merged.configuration.rounds} rounds, metrics ${merged.configuration.metrics.join(', ')}, placements ${merged.placements.join(', ')}, seed ${merged.configuration.seed}. ` +
@@ -244,7 +276,9 @@ export function renderMergedMarkdown(merged: MergedReport): string {
     '',
     '## Headline ratios',
     '',
-    "Each backend's figure over its baseline's from the same round: the median ratio over rounds with its bootstrap 95 % interval, per run, and over every run's rounds pooled. For latency a negative change is better; for throughput and connection rate a positive one.",
+    "Each backend's figure over its baseline's from the same round: the median ratio over rounds with its bootstrap 95 % interval, per run, and over every run's rounds pooled. For latency and round trip a negative change is better; for throughput and connection rate a positive one. '–': no round with a counted slice on both sides.",
+    '',
+    `Stall rule: ${describeStallRule(merged.stallRule)}.`,
     '',
   );
   const metrics = [...new Set(merged.headlines.map((h) => h.metric))];
