@@ -26,6 +26,8 @@ export interface LoopbackOptions {
   /** Write size (-l). */
   length?: string;
   listeners?: readonly ListenerKind[];
+  /** The iperf3 server's port (-p); LOOPBACK_PORT unless given (the seed's own example used 10000). */
+  port?: number;
 }
 
 export interface EstablishedSummary {
@@ -53,6 +55,7 @@ export interface LoopbackVariant {
 
 export interface LoopbackResult {
   runId: string;
+  port: number;
   seconds: number;
   length: string;
   variants: LoopbackVariant[];
@@ -61,20 +64,20 @@ export interface LoopbackResult {
 
 const gbps = (t: ThroughputResult) => (t.bitsPerSecond / 1e9).toFixed(2);
 
-function iperfOptions(pod: Pod, listener: ListenerKind, seconds: number, length: string) {
-  return { client: pod, server: pod, address: '127.0.0.1', port: LOOPBACK_PORT, seconds, length, serverBind: listener === 'ipv4' ? ('address' as const) : ('dual-stack' as const) };
+function iperfOptions(pod: Pod, listener: ListenerKind, port: number, seconds: number, length: string) {
+  return { client: pod, server: pod, address: '127.0.0.1', port, seconds, length, serverBind: listener === 'ipv4' ? ('address' as const) : ('dual-stack' as const) };
 }
 
-const touchesPort = (e: EventOf<'established'>) => e.key !== undefined && (e.key.local.port === LOOPBACK_PORT || e.key.remote.port === LOOPBACK_PORT);
+const touchesPort = (port: number) => (e: EventOf<'established'>) => e.key !== undefined && (e.key.local.port === port || e.key.remote.port === port);
 
-async function measureWithPrograms(lab: Lab, pod: Pod, datapath: SockmapDatapath, trace: TraceReader, listener: ListenerKind, seconds: number, length: string) {
+async function measureWithPrograms(lab: Lab, pod: Pod, datapath: SockmapDatapath, trace: TraceReader, listener: ListenerKind, port: number, seconds: number, length: string) {
   const before = await datapath.counters();
   const runsBefore = (await datapath.programStats()).find((p) => p.name === SK_MSG_PROGRAM)?.runCount ?? 0;
   const linesBefore = trace.lines().length;
   const sampler = MapSampler.start(datapath.pinnedMap(SOCKHASH_MAP), { intervalMs: 400, maxSamples: Math.ceil((seconds * 1000) / 400) + 10, read: readSockhash });
   let throughput: ThroughputResult;
   try {
-    throughput = await runIperf3(lab, iperfOptions(pod, listener, seconds, length));
+    throughput = await runIperf3(lab, iperfOptions(pod, listener, port, seconds, length));
   } finally {
     await sampler.stop();
   }
@@ -87,8 +90,8 @@ async function measureWithPrograms(lab: Lab, pod: Pod, datapath: SockmapDatapath
   return { throughput, events, counters, skMsgRuns: runsAfter - runsBefore, sockhashSeen };
 }
 
-function judge(listener: ListenerKind, m: Awaited<ReturnType<typeof measureWithPrograms>>): Check[] {
-  const established = eventsOf(m.events, 'established').filter(touchesPort);
+function judge(listener: ListenerKind, port: number, m: Awaited<ReturnType<typeof measureWithPrograms>>): Check[] {
+  const established = eventsOf(m.events, 'established').filter(touchesPort(port));
   const active = established.filter((e) => e.side === 'active');
   const passive = established.filter((e) => e.side === 'passive');
   const inserted = established.filter((e) => e.action === 'inserted');
@@ -100,7 +103,7 @@ function judge(listener: ListenerKind, m: Awaited<ReturnType<typeof measureWithP
       name: 'four-established-events',
       ok: active.length === 2 && passive.length === 2 && inserted.length === 4 && passive.every((e) => e.family === expectedPassiveFamily),
       detail:
-        `${established.length} ESTABLISHED events on :${LOOPBACK_PORT} (${active.length} active, ${passive.length} passive, ${inserted.length} inserted): ` +
+        `${established.length} ESTABLISHED events on :${port} (${active.length} active, ${passive.length} passive, ${inserted.length} inserted): ` +
         established.map((e) => `${e.side} ${e.family} ${e.key ? formatSockKey(e.key) : '?'} ${e.action}`).join('; '),
     },
     {
@@ -136,18 +139,19 @@ export async function measureLoopback(lab: Lab, pod: Pod, options: LoopbackOptio
   const seconds = options.seconds ?? 5;
   const length = options.length ?? '64K';
   const listeners = options.listeners ?? ['ipv4', 'dual-stack'];
+  const port = options.port ?? LOOPBACK_PORT;
   // Baselines first, while nothing is attached: the same pod, the same cgroup, no programs.
   const baselines = new Map<ListenerKind, ThroughputResult>();
-  for (const listener of listeners) baselines.set(listener, await runIperf3(lab, iperfOptions(pod, listener, seconds, length)));
+  for (const listener of listeners) baselines.set(listener, await runIperf3(lab, iperfOptions(pod, listener, port, seconds, length)));
   const trace = TraceReader.start(lab, { name: 'sockmap-loopback' });
   const variants: LoopbackVariant[] = [];
   try {
     const datapath = await installDatapath(lab, { mode: 'all', pods: [pod], hooks: ['sockops'] });
     try {
       for (const listener of listeners) {
-        const measured = await measureWithPrograms(lab, pod, datapath, trace, listener, seconds, length);
+        const measured = await measureWithPrograms(lab, pod, datapath, trace, listener, port, seconds, length);
         const baseline = baselines.get(listener)!;
-        const checks = judge(listener, measured);
+        const checks = judge(listener, port, measured);
         variants.push({
           listener,
           baseline,
@@ -155,7 +159,7 @@ export async function measureLoopback(lab: Lab, pod: Pod, options: LoopbackOptio
           speedup: measured.throughput.bitsPerSecond / baseline.bitsPerSecond,
           counters: measured.counters,
           established: eventsOf(measured.events, 'established')
-            .filter(touchesPort)
+            .filter(touchesPort(port))
             .map((e) => ({ side: e.side, family: e.family, socket: e.key ? formatSockKey(e.key) : '?', action: e.action })),
           sockhashSeen: measured.sockhashSeen,
           skMsgRuns: measured.skMsgRuns,
@@ -169,7 +173,7 @@ export async function measureLoopback(lab: Lab, pod: Pod, options: LoopbackOptio
   } finally {
     await trace.stop();
   }
-  return { runId: lab.runId, seconds, length, variants, ok: variants.length > 0 && variants.every((v) => v.ok) };
+  return { runId: lab.runId, port, seconds, length, variants, ok: variants.length > 0 && variants.every((v) => v.ok) };
 }
 
 /** Runs the loopback experiment in a one-pod lab of its own and tears it down. */
@@ -196,5 +200,5 @@ export function formatLoopbackResult(result: LoopbackResult): string {
       `  ${v.listener.padEnd(10)} without ${gbps(v.baseline).padStart(6)} Gbit/s   with sockmap ${gbps(v.sockmap).padStart(6)} Gbit/s   x${v.speedup.toFixed(2)}   ` +
       `redirects ${v.counters.msgRedirected}, established ${v.established.map((e) => `${e.side}/${e.family}`).join(' ')}`,
   );
-  return [`iperf3 -l ${result.length}, ${result.seconds} s, one pod, 127.0.0.1:${LOOPBACK_PORT} (run ${result.runId})`, ...rows].join('\n');
+  return [`iperf3 -l ${result.length}, ${result.seconds} s, one pod, 127.0.0.1:${result.port} (run ${result.runId})`, ...rows].join('\n');
 }
