@@ -84,13 +84,14 @@ describe('scripts/trace.mjs command line', () => {
 });
 
 describe('scripts/sockmap-loopback.mjs command line', () => {
-  it("runs the seed's iperf3 (-t 10 -l 64K) on both listeners by default, as the scenario does", () => {
-    expect(loopback()).toEqual({ seconds: 10, length: '64K', listeners: ['ipv4', 'dual-stack'], json: false });
-    expect(loopback('--listener', 'dual-stack', '--seconds', '2')).toMatchObject({ seconds: 2, listeners: ['dual-stack'] });
+  it("runs the seed's iperf3 (-p 10000 -t 10 -l 64K) on both listeners by default, as the scenario does", () => {
+    expect(loopback()).toEqual({ seconds: 10, length: '64K', listeners: ['ipv4', 'dual-stack'], port: 10000, json: false });
+    expect(loopback('--listener', 'dual-stack', '--seconds', '2', '--port', '5201')).toMatchObject({ seconds: 2, listeners: ['dual-stack'], port: 5201 });
   });
 
-  it('refuses an unknown listener', () => {
+  it('refuses an unknown listener and a privileged port', () => {
     expect(refusal(() => loopback('--listener', 'ipv6'))).toBe('--listener takes one of ipv4, dual-stack, both, not "ipv6"');
+    expect(refusal(() => loopback('--port', '80'))).toBe('--port takes a whole number from 1024 to 65535, not "80"');
   });
 });
 

@@ -2,7 +2,7 @@
 // experiment scenarios/sockmap-loopback.ts runs (measureLoopback: one pod, sockops + sk_msg loaded into
 // its cgroup, iperf3 on 127.0.0.1 without and then with the programs, the programs detached at the end),
 // in a one-pod lab of its own, and shows what the seed's load.sh / trace.sh / unload.sh showed.
-import { LOOPBACK_POD, LOOPBACK_PORT, measureLoopback, type ListenerKind, type LoopbackResult } from '../experiments/sockmap-loopback.ts';
+import { LOOPBACK_POD, measureLoopback, type ListenerKind, type LoopbackResult } from '../experiments/sockmap-loopback.ts';
 import { iperf3ClientArgs } from '../traffic/iperf3.ts';
 import { withLab, type TopologySpec } from '../topology/lab.ts';
 import { checkArgs, choiceOption, flag, integerOption, stringOption, type ParsedArgs, type ScriptSpec } from './script-options.ts';
@@ -19,6 +19,8 @@ export const LOOPBACK_REQUIREMENTS = {
 } as const;
 
 const LISTENER_CHOICES = ['ipv4', 'dual-stack', 'both'] as const;
+/** The seed example's server port (`iperf3 -s -p 10000`). */
+export const SEED_PORT = 10000;
 
 export const LOOPBACK_SPEC: ScriptSpec = {
   command: 'scripts/sockmap-loopback.mjs',
@@ -31,6 +33,7 @@ export const LOOPBACK_SPEC: ScriptSpec = {
   options: [
     { name: 'seconds', value: '<n>', help: 'iperf3 -t per run, 1 to 60 (default 10, as the seed)' },
     { name: 'length', value: '<size>', help: 'iperf3 -l (default 64K, as the seed)' },
+    { name: 'port', value: '<port>', help: `the iperf3 server's port, 1024 to 65535 (default ${SEED_PORT}, as the seed)` },
     {
       name: 'listener',
       value: '<kind>',
@@ -45,6 +48,7 @@ export interface LoopbackRequest {
   seconds: number;
   length: string;
   listeners: ListenerKind[];
+  port: number;
   json: boolean;
 }
 
@@ -57,6 +61,7 @@ export function loopbackRequestFrom(args: ParsedArgs, rejected: readonly string[
     seconds: integerOption(args, 'seconds', { min: 1, max: 60, fallback: 10 }),
     length,
     listeners: listener === 'both' ? ['ipv4', 'dual-stack'] : [listener],
+    port: integerOption(args, 'port', { min: 1024, max: 65535, fallback: SEED_PORT }),
     json: flag(args, 'json'),
   };
 }
@@ -65,7 +70,7 @@ const TOPOLOGY: TopologySpec = { nodes: [{ name: 'node-a', pods: [LOOPBACK_POD] 
 
 /** The iperf3 client command each run executes in the pod, as the lab's driver builds it. */
 export function loopbackClientCommand(result: LoopbackResult): string {
-  return ['iperf3', ...iperf3ClientArgs({ address: '127.0.0.1', port: LOOPBACK_PORT, seconds: result.seconds, length: result.length })].join(' ');
+  return ['iperf3', ...iperf3ClientArgs({ address: '127.0.0.1', port: result.port, seconds: result.seconds, length: result.length })].join(' ');
 }
 
 const LISTENER_TEXT: Readonly<Record<ListenerKind, string>> = {
@@ -75,7 +80,7 @@ const LISTENER_TEXT: Readonly<Record<ListenerKind, string>> = {
 
 /** Builds the one-pod lab, runs the experiment, tears down (Ctrl-C: the lab's signal teardown). */
 export function runLoopback(request: LoopbackRequest, runId: string): Promise<LoopbackResult> {
-  return withLab(TOPOLOGY, (lab) => measureLoopback(lab, lab.pod(LOOPBACK_POD), { seconds: request.seconds, length: request.length, listeners: request.listeners }), { runId });
+  return withLab(TOPOLOGY, (lab) => measureLoopback(lab, lab.pod(LOOPBACK_POD), { seconds: request.seconds, length: request.length, listeners: request.listeners, port: request.port }), { runId });
 }
 
 /** The result for a person: per listener, the commands, the four events, the two rates, the checks' verdict lines. */
@@ -87,7 +92,7 @@ export function formatLoopback(result: LoopbackResult): string[] {
       `${v.listener}: ${LISTENER_TEXT[v.listener]}`,
       `  without programs  ${formatRate(v.baseline.bitsPerSecond)}  (${v.baseline.bytesReceived} B received, retransmits ${v.baseline.retransmits ?? 'not reported'})`,
       `  sockops + sk_msg  ${formatRate(v.sockmap.bitsPerSecond)}  (${v.sockmap.bytesReceived} B received, retransmits ${v.sockmap.retransmits ?? 'not reported'})  x${v.speedup.toFixed(2)}`,
-      `  ESTABLISHED events on :${LOOPBACK_PORT} (${v.established.length}; the control and the data connection, both ends):`,
+      `  ESTABLISHED events on :${result.port} (${v.established.length}; the control and the data connection, both ends):`,
       ...v.established.map((e) => `    ${e.side.padEnd(7)} ${e.family.padEnd(16)} ${e.socket.padEnd(32)} ${e.action}`),
       `  SOCKHASH held ${v.sockhashSeen.length} sockets while iperf3 ran; sk_msg ran ${v.skMsgRuns} times and redirected ${v.counters.msgRedirected} messages (${v.counters.msgRedirectedBytes} B)`,
     );
