@@ -21,6 +21,8 @@ export const SLICE_SECONDS: BenchConfiguration['sliceSeconds'] = { latency: 1, '
 export const LATENCY_RATE = 1000;
 export const MESSAGE_BYTES = 64;
 export const CPS_CONCURRENCY = 4;
+/** Setups built at once: building waits on commands more than it computes, so two overlap well on two cores. */
+export const BUILD_CONCURRENCY = 2;
 /** The verify plan's own iperf3 run, on each setup before it is measured (its evidence, not a number). */
 export const VERIFY_IPERF_SECONDS = 1;
 /** Seed of the slice order and the bootstrap when none is given: the same data gives the same intervals. */

@@ -15,7 +15,7 @@ import { chooseLatencyDriver, type LatencyDriver, type LatencyTool } from '../tr
 import type { CapturedPair } from '../verify/setup.ts';
 import { pinningFor } from './instruments.ts';
 import { withLiveSetups, type BuildOutcome, type SetupSpec } from './live-setups.ts';
-import { CPS_CONCURRENCY, DEFAULT_PIN_MODE, DEFAULT_SEED, LATENCY_RATE, MESSAGE_BYTES, ROUNDS, SLICE_SECONDS, VERIFY_IPERF_SECONDS } from './options.ts';
+import { BUILD_CONCURRENCY, CPS_CONCURRENCY, DEFAULT_PIN_MODE, DEFAULT_SEED, LATENCY_RATE, MESSAGE_BYTES, ROUNDS, SLICE_SECONDS, VERIFY_IPERF_SECONDS } from './options.ts';
 import { estimateRemainingSeconds, formatDuration, isLatencyMetric, planRound, type PlannedSlice } from './plan.ts';
 import { BenchRecorder } from './recorder.ts';
 import { prepareReportDir } from './report-dir.ts';
@@ -165,7 +165,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
   };
 
   try {
-    await withLiveSetups(specs, { verifyIperfSeconds: VERIFY_IPERF_SECONDS, onBuilt, shouldStop: () => stopRequested }, async (live) => {
+    await withLiveSetups(specs, { verifyIperfSeconds: VERIFY_IPERF_SECONDS, concurrency: BUILD_CONCURRENCY, onBuilt, shouldStop: () => stopRequested }, async (live) => {
       const measured = new Map<number, MeasuredSetup>();
       for (const setup of live) {
         const ready = await prepareSetup(setup, env);

@@ -45,15 +45,18 @@ function headerSection(results: ResultsFile, analysis: Analysis): string {
   const notes: string[] = [];
   if (results.status !== 'complete') notes.push(`**This run is ${results.status}**: it holds ${results.roundsCompleted} finished round(s) of ${c.rounds}.`);
   if (results.environment.loadAverage[0] > results.environment.cpuCount * 0.25) {
-    notes.push(`The machine was busy when the run started (load ${results.environment.loadAverage[0].toFixed(2)} on ${results.environment.cpuCount} cores): expect slices flagged by the stall rule.`);
+    notes.push(`The machine was busy when the run started (load ${results.environment.loadAverage[0].toFixed(2)} on ${results.environment.cpuCount} cores)${results.slices.length > 0 ? ': expect slices flagged by the stall rule' : ''}.`);
   }
   const failedSetups = results.setups.filter((s) => s.error !== undefined || s.evidence?.ok !== true);
   if (failedSetups.length > 0) notes.push(`${failedSetups.length} setup(s) failed to build or to prove their path and were not measured: ${failedSetups.map((s) => `${s.backend}/${s.placement}`).join(', ')}.`);
+  const scaleOnly = results.slices.length === 0 && (results.scale?.length ?? 0) > 0;
+  const what = scaleOnly
+    ? `pod scale, ${results.scale!.length} repeat(s)`
+    : `${c.profile} profile, ${results.roundsCompleted} of ${c.rounds} rounds; ${counts.slices} slices: ${counts.counted} counted, ${counts.stalled} flagged by the stall rule, ${counts.invalid} off the path (invalid), ${counts.failed} failed`;
   return [
     `# Interception backends benchmark: ${c.name}`,
     '',
-    `Run ${started}, **${results.durationSeconds.toFixed(0)} s wall**${phases}; ${c.profile} profile, ${results.roundsCompleted} of ${c.rounds} rounds; ` +
-      `${counts.slices} slices: ${counts.counted} counted, ${counts.stalled} flagged by the stall rule, ${counts.invalid} off the path (invalid), ${counts.failed} failed; status ${results.status}.`,
+    `Run ${started}, **${results.durationSeconds.toFixed(0)} s wall**${phases}; ${what}; status ${results.status}.`,
     ...(notes.length > 0 ? ['', ...notes.map((n) => `> ${n}`)] : []),
     '',
   ].join('\n');

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { agreement, agreementMarkdown } from '../../lab/report/agreement.ts';
 import { analyze, exclusion, headlineLine, primaryValue } from '../../lab/report/analysis.ts';
 import { buildFigures } from '../../lab/report/figures.ts';
 import { renderMarkdown } from '../../lab/report/markdown.ts';
@@ -151,6 +152,24 @@ describe('rendered report', () => {
     expect(throughput.match(/<circle class="run"/g)).toHaveLength(6 * 4);
     const latency = figures.find((f) => f.file === 'round-trip.svg')!.svg;
     expect(latency.match(/<polyline class="median"/g)).toHaveLength(6);
+  });
+});
+
+describe('agreement of two runs', () => {
+  it('sets every ratio of two runs side by side and names the largest disagreement', () => {
+    const first = analyze(recorded, relaxed);
+    // A second run in which every tproxy throughput slice came out 10 % faster.
+    const faster = structuredClone(recorded);
+    for (const slice of faster.slices) if (slice.backend === 'tproxy' && slice.result?.kind === 'throughput') slice.result.bitsPerSecond *= 1.1;
+    const rows = agreement(first, analyze(faster, relaxed));
+    expect(rows).toHaveLength(first.comparisons.length);
+    const moved = rows.filter((r) => r.disagreement !== null && r.disagreement > 1e-9);
+    expect(moved.map((r) => r.key).sort()).toEqual(['throughput|cross-node|tproxy|none', 'throughput|cross-node|tproxy|redirect', 'throughput|same-node|tproxy|none', 'throughput|same-node|tproxy|redirect']);
+    for (const row of moved) expect(row.disagreement).toBeCloseTo(0.1, 10);
+    const text = agreementMarkdown(rows, ['run-a', 'run-b']);
+    expect(text).toContain('| comparison | run-a | run-b | disagreement |');
+    expect(text).toMatch(/20 of 24 ratios agree within ±5 %; the largest disagreement is 10\.0 % \(tproxy vs /);
+    expect(agreementMarkdown(agreement(analyze(recorded), analyze(recorded)), ['a', 'b'])).toContain('No comparison has paired rounds in both runs.');
   });
 });
 
