@@ -21,7 +21,7 @@ describe('readable trace lines', () => {
       ['sockmap connect uid=0 dst=198.18.1.11:8080 action=rewrite-outbound to=198.18.1.10:15001', 'sockmap connect     uid 0 to 198.18.1.11:8080: rewrite-outbound -> 198.18.1.10:15001'],
       ['sockmap connect uid=1337 dst=198.18.1.11:15090 action=skip-excluded-port', 'sockmap connect     uid 1337 to 198.18.1.11:15090: skip-excluded-port'],
       ['sockmap original-dst action=answered local=198.18.1.10:15001 original=198.18.1.11:8080', 'sockmap SO_ORIGINAL_DST for 198.18.1.10:15001: answered -> 198.18.1.11:8080'],
-      ['sockmap closing local=198.18.1.10:45030 remote=198.18.1.10:15001 state=4', 'sockmap closing     198.18.1.10:45030 -> 198.18.1.10:15001 (state 4)'],
+      ['sockmap closing local=198.18.1.10:45030 remote=198.18.1.10:15001 state=4', 'sockmap closing     198.18.1.10:45030 -> 198.18.1.10:15001 (state 4 FIN_WAIT1)'],
       ['sockmap msg-miss local=198.18.1.10:43552 remote=198.18.1.11:15006 size=16384', 'sockmap sk_msg miss 198.18.1.10:43552 -> 198.18.1.11:15006 (16384 B not redirected)'],
     ];
     for (const [message, readable] of cases) expect(describeTraceMessage(line('t', 1, message))).toBe(readable);

@@ -21,6 +21,10 @@ export function followedLine(line: TraceLine, runId?: string): FollowedLine | un
   return match ? { ...line, runId: match[1]!, message: match[2]! } : undefined;
 }
 
+/** TCP states by number, as include/net/tcp_states.h numbers them. */
+const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];
+const tcpState = (state: number) => (TCP_STATES[state] ? `${state} ${TCP_STATES[state]}` : String(state));
+
 function describeSockmap(event: SockmapTraceEvent): string {
   switch (event.event) {
     case 'established':
@@ -32,7 +36,7 @@ function describeSockmap(event: SockmapTraceEvent): string {
     case 'connect6':
       return `sockmap connect6    port ${event.port}: ${event.action}`;
     case 'closing':
-      return `sockmap closing     ${formatEndpoint(event.key.local)} -> ${formatEndpoint(event.key.remote)} (state ${event.state})`;
+      return `sockmap closing     ${formatEndpoint(event.key.local)} -> ${formatEndpoint(event.key.remote)} (state ${tcpState(event.state)})`;
     case 'msg-miss':
       return `sockmap sk_msg miss ${formatEndpoint(event.key.local)} -> ${formatEndpoint(event.key.remote)} (${event.size} B not redirected)`;
     case 'original-dst':
