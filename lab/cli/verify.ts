@@ -1,11 +1,16 @@
 // `lab verify --backend <name> [--placement same-node|cross-node] [--json] [--save-evidence DIR]`
+// Exit codes: 0 every check passed, 1 a check failed, 2 bad input, 3 the kernel lacks a feature the
+// backend needs (named, from the lab's one feature probe).
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { backendByName, backendNames } from '../backends/index.ts';
 import { PLACEMENTS, type Placement } from '../judge/plan.ts';
 import { newRunId } from '../topology/ledger.ts';
 import { verifyBackend } from '../verify/run.ts';
 import { fail, pass, printChecks, printJson } from './output.ts';
-import { requireRoot, requireTools } from './preflight.ts';
+import { requireKernelFeatures, requireRoot, requireTools, UnsupportedOnKernelError } from './preflight.ts';
+
+/** Exit code of a backend this kernel cannot run: a finding about the kernel, neither a pass nor a failed check. */
+export const EXIT_UNSUPPORTED = 3;
 
 function parseIperfSeconds(value: string): number {
   const seconds = Number(value);
@@ -27,6 +32,15 @@ export function registerVerifyCommand(program: Command, setExit: (code: number) 
       // Usage first (exit 2 even for a non-root user), then what the machine lacks, then work.
       requireRoot('verify');
       requireTools(backendByName(backend), ['iperf3']);
+      try {
+        await requireKernelFeatures(backendByName(backend));
+      } catch (e) {
+        if (!(e instanceof UnsupportedOnKernelError)) throw e;
+        if (options.json) printJson({ backend, placement, ok: false, unsupported: e.message, checks: [] });
+        process.stderr.write(`lab verify: unsupported on this kernel: ${e.message}\n`);
+        setExit(EXIT_UNSUPPORTED);
+        return;
+      }
       // The run id names every object of this run (lab-<run>-...): said first, so a user who
       // interrupts the run knows what to look for.
       const runId = newRunId();
