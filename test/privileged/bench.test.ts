@@ -9,6 +9,7 @@ import { redirectBackend } from '../../lab/backends/redirect/redirect.ts';
 import { runBench } from '../../lab/bench/run.ts';
 import type { MeasuredSetup } from '../../lab/bench/slices.ts';
 import { measureScale } from '../../lab/bench/scale.ts';
+import { onPath } from '../../lab/host/tools.ts';
 import { readResults } from '../../lab/report/results.ts';
 import { describePrivileged } from '../support/privileged.ts';
 
@@ -90,6 +91,27 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
     expect(report).toContain('## The answer');
     expect(report).toMatch(/- redirect vs none, same node, throughput: /);
     expect(report).toContain('## CPU cost');
+  });
+
+  // fortio is optional on a bare host (not packaged for Debian); the GitHub workflow and the Vagrant VM
+  // install it, and there this runs the fortio driver for real.
+  it.skipIf(!onPath('fortio'))('measures both latency views with fortio where it is installed', async () => {
+    const outcome = await runBench({ backends: ['none'], placements: ['same-node'], metrics: ['latency', 'round-trip'], rounds: 1, outDir: join(dir, 'fortio'), latencyTool: 'fortio', progress: () => undefined });
+    expect(outcome.status).toBe('complete');
+    const results = readResults(join(dir, 'fortio', 'results.json'));
+    expect(results.configuration.latency.tool).toBe('fortio');
+    const byMetric = new Map(results.slices.map((s) => [s.metric, s]));
+    const open = byMetric.get('latency')?.result;
+    const closed = byMetric.get('round-trip')?.result;
+    if (open?.kind !== 'latency' || closed?.kind !== 'latency') throw new Error(`fortio slices failed: ${results.slices.map((s) => s.error).join('; ')}`);
+    expect(open).toMatchObject({ tool: 'fortio', mode: 'open-loop', requestedRate: 1000, errors: 0 });
+    expect(open.samples).toBeGreaterThan(800);
+    expect(closed).toMatchObject({ tool: 'fortio', mode: 'closed-loop', requestedRate: null, errors: 0 });
+    expect(closed.samples).toBeGreaterThan(open.samples);
+    // Microsecond buckets: a pod-to-pod p50 is resolved well below fortio's default 1 ms bucket.
+    expect(closed.percentilesUs.p50).toBeLessThan(1000);
+    expect(closed.percentilesUs.p50).toBeGreaterThan(1);
+    expect(readFileSync(join(dir, 'fortio', 'report.md'), 'utf8')).toMatch(/\| none \| same-node \| [\d.]+ \| .* \| fortio \|/);
   });
 
   it('times pods coming up and going down (teardown failures throw)', async () => {
