@@ -6,8 +6,8 @@
 //                that tell the interception paths apart; each event is classified by flags that the
 //                kernel state shows (NAT-rewritten, tc-redirected, sockmap socket, transparent
 //                socket, policy-routing table), see kpath.h.
-//   functions    (fentry, one copy of kpath_function per traced kernel function, attached by the
-//                loader) on kernels that allow it.
+//   functions    (fentry: KPATH_MAX_FUNCTIONS program slots kpath_function_<n>, each pointed at one
+//                kernel function by the loader) on kernels that allow it.
 //
 // The namespace of an event is the namespace of its packet's device (skb->dev) or its socket
 // (sk->sk_net), never the current task's: softirq processing runs on whatever task is interrupted.

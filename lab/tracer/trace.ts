@@ -47,8 +47,8 @@ const TRACER_OBJECT = join(BPF_BUILD_DIR, 'kpath.bpf.o');
 const TRACER_LOADER = join(BPF_BUILD_DIR, 'kpath-trace');
 
 /**
- * The loader and the object, built. The build script checks all of bpf/ (a few hundred milliseconds
- * on a busy machine); when both outputs are newer than the tracer's own sources (bpf/tracer/, and
+ * The loader and the object, built. The build script checks all of bpf/ (0.16 s here with nothing to
+ * rebuild); when both outputs are newer than the tracer's own sources (bpf/tracer/, and
  * bpf/tools/kpath-trace.c: they include nothing else of bpf/) it is not run.
  */
 async function tracerBuilt(): Promise<void> {
