@@ -4,8 +4,8 @@
 // step; then the `kernel-path` verdict on the same trace.
 import { Option, type Command } from 'commander';
 import { backendByName, backendNames } from '../backends/index.ts';
-import { nodeProxyName } from '../backends/tc/node-proxy.ts';
 import { PLACEMENTS, VERIFY_PORTS, type Placement } from '../judge/plan.ts';
+import { nodeProxyName } from '../proxy/node-proxy.ts';
 import { newRunId } from '../topology/ledger.ts';
 import type { Place } from '../topology/lab.ts';
 import type { ProbeResult } from '../traffic/agent-protocol.ts';

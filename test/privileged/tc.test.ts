@@ -89,8 +89,8 @@ describePrivileged('tc backend, TPROXY-mark fallback', { tools: TOOLS, features:
       await new Promise((r) => setTimeout(r, 300));
       const clientProxy = proxyOf(state, client);
       const serverProxy = proxyOf(state, server);
-      expect(clientProxy.proxy.connections().filter((c) => c.listener === 'outbound' && c.originalDst === `${server.ip}:8080`)).toHaveLength(1);
-      expect(serverProxy.proxy.connections().filter((c) => c.listener === 'inbound' && c.originalDst === `${server.ip}:8080`)).toHaveLength(1);
+      expect(clientProxy.connections().filter((c) => c.listener === 'outbound' && c.originalDst === `${server.ip}:8080`)).toHaveLength(1);
+      expect(serverProxy.connections().filter((c) => c.listener === 'inbound' && c.originalDst === `${server.ip}:8080`)).toHaveLength(1);
       const counters = await readTcCounters(state.object);
       expect(counters.mark_outbound).toBeGreaterThan(0);
       expect(counters.mark_inbound).toBeGreaterThan(0);

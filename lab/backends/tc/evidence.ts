@@ -9,10 +9,10 @@ import { pinnedProgramStats, type ProgramStats } from '../../bpf/programs.ts';
 import { readNetfilterSummary, type NetfilterSummary } from '../../evidence/netfilter.ts';
 import type { TraceLine } from '../../evidence/trace-pipe.ts';
 import { listBpfFilters, type TcBpfFilter } from '../../host/tc.ts';
+import type { NodeProxyLog } from '../../proxy/node-proxy.ts';
 import type { Pod } from '../../topology/lab.ts';
 import type { Attachment } from './attach.ts';
 import { COUNTER_NAMES, MAP_NAMES, podEntry, proxyEntry, type Counters, type PodEntry, type ProxyEntry, type TcPodValue, type TcProxyValue } from './maps.ts';
-import type { NodeProxyLog } from './node-proxy.ts';
 import type { ProxySteering } from './steering.ts';
 
 export interface FilterFinding {

@@ -12,4 +12,12 @@ export const TC_PROBES = {
   uncapturedToCaptured: { name: 'uncaptured-to-captured', from: 'bystander-near-client', to: 'server', port: 9082 },
 } as const satisfies Record<string, ExtraProbe>;
 
-export const TC_PLAN: TrafficPlan = { bystanders: true, extraProbes: Object.values(TC_PROBES) };
+/**
+ * The captured probe runs first. The plan reads the counters before a probe as soon as the step before
+ * it returns, and a captured connection's last packets (its close, through the node proxy) can still be
+ * on their way then: counted by app_outbound/app_inbound inside the next probe's window. After each
+ * extra probe the plan waits for closes to land before reading; with the captured probe first, that
+ * wait stands between the plan's last captured connection (outside-cgroup, then this one) and the
+ * windows of the two probes whose redirect counters must not move.
+ */
+export const TC_PLAN: TrafficPlan = { bystanders: true, extraProbes: [TC_PROBES.uncapturedToCaptured, TC_PROBES.nodeToPod, TC_PROBES.uncaptured] };

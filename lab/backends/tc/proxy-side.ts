@@ -1,18 +1,29 @@
-// The tc backend's side of a node proxy: what its namespace needs for the chosen steering, and the
-// wiring of the proxy into the datapath (its tc_proxies entry, the steering program on its eth0,
-// ztunnel_host_ingress on its host veth).
+// The tc backend's side of the shared node proxy (lab/proxy/node-proxy.ts): its listeners, what its
+// namespace needs for the chosen steering, and the wiring of the proxy into the datapath (its
+// tc_proxies entry, the steering program on its eth0, ztunnel_host_ingress on its host veth).
 import { pinnedMap, type LoadedObject } from '../../bpf/objects.ts';
 import { updateMap } from '../../bpf/maps.ts';
 import { iptablesRestore } from '../../host/iptables.ts';
+import { ISTIO_PORTS } from '../../istio/ports.ts';
+import type { ProxyListener } from '../../proxy/haproxy-config.ts';
+import type { NodeProxy, NodeProxyOptions } from '../../proxy/node-proxy.ts';
 import type { Lab } from '../../topology/lab.ts';
 import { attachAll, type Attachment } from './attach.ts';
 import { deviceInfo } from './devices.ts';
 import { MAP_NAMES, proxyValue } from './maps.ts';
-import type { NodeProxy, NodeProxyOptions } from './node-proxy.ts';
 import { proxyPolicyRouting, STEERING_PROGRAM, tproxyFallbackRules, type ProxySteering } from './steering.ts';
 
+/**
+ * ztunnel's outbound and inbound listeners, in the proxy's own namespace, transparent: the steering
+ * program hands them connections for any address.
+ */
+export const NODE_PROXY_LISTENERS: ProxyListener[] = [
+  { name: 'outbound', port: ISTIO_PORTS.outboundCapture, transparent: true },
+  { name: 'inbound', port: ISTIO_PORTS.inboundCapture, transparent: true },
+];
+
 /** The proxy namespace's setup for a steering. */
-export function proxyNamespaceSetup(steering: ProxySteering): NodeProxyOptions {
+export function proxyNamespaceSetup(steering: ProxySteering): Omit<NodeProxyOptions, 'listeners'> {
   return {
     // Captured packets arrive on eth0 addressed to other hosts; reverse-path filtering would drop them.
     // SYN cookies off: ztunnel_tproxy hands only SYNs to a listener, so a handshake completed by a

@@ -9,15 +9,15 @@ import { runTag, TraceReader } from '../../evidence/trace-pipe.ts';
 import type { KernelFeature } from '../../features/names.ts';
 import type { Pod } from '../../topology/lab.ts';
 import { countersAccountFor } from '../../judge/slice.ts';
+import { NodeProxy, nodeProxyLog } from '../../proxy/node-proxy.ts';
 import type { BackendDescriptor, InstallRequest, Installation, PathCounters } from '../descriptor.ts';
 import { detachAll, type Attachment } from './attach.ts';
 import { capturePod, podAttachments, releasePod } from './capture.ts';
 import { findFilters, readNetfilter, readPodEntries, readProxyEntries, readTcCounters, type TcEvidence } from './evidence.ts';
 import { judgeTc } from './judge.ts';
 import { MAP_NAMES, tcConfig } from './maps.ts';
-import { nodeProxyLog, startNodeProxy, type NodeProxy } from './node-proxy.ts';
 import { TC_PLAN } from './plan.ts';
-import { proxyAttachments, proxyNamespaceSetup, wireNodeProxy } from './proxy-side.ts';
+import { NODE_PROXY_LISTENERS, proxyAttachments, proxyNamespaceSetup, wireNodeProxy } from './proxy-side.ts';
 import { chooseSteering, type ProxySteering } from './steering.ts';
 
 export const TC_OBJECT = 'tc_redirect';
@@ -68,7 +68,7 @@ export async function collectTc(state: TcState): Promise<TcEvidence> {
 /** The program counters, and how many connections the node proxies have logged (each logs a connection as it closes). */
 export async function tcPathCounters(state: TcState): Promise<PathCounters> {
   const counters = await readTcCounters(state.object);
-  const logged = [...state.proxies.values()].reduce((sum, p) => sum + p.proxy.connections().length, 0);
+  const logged = [...state.proxies.values()].reduce((sum, p) => sum + p.connections().length, 0);
   return { ...counters, proxy_connections: logged };
 }
 
@@ -84,7 +84,7 @@ export async function installTc({ lab, captured }: InstallRequest, options: TcOp
   const state: TcState = { object, steering, proxies: new Map(), captured: [...captured], trace };
   // Proxies first: a captured pod's packets must always find its node proxy listening.
   for (const node of new Set(captured.map((p) => p.node))) {
-    const proxy = await startNodeProxy(lab, node, proxyNamespaceSetup(steering));
+    const proxy = await NodeProxy.start(lab, node, { listeners: NODE_PROXY_LISTENERS, ...proxyNamespaceSetup(steering) });
     await wireNodeProxy(lab, object, proxy, steering);
     state.proxies.set(node.name, proxy);
   }
@@ -94,14 +94,14 @@ export async function installTc({ lab, captured }: InstallRequest, options: TcOp
     collect: () => collectTc(state),
     pathCounters: () => tcPathCounters(state),
     async stopProxy(pod) {
-      await proxyOf(state, pod).proxy.stop();
+      await proxyOf(state, pod).stop();
     },
     async uninstall() {
       // Pods first, so none of their packets is redirected to a proxy that is going away.
       for (const pod of captured) await releasePod(object, pod);
       for (const p of state.proxies.values()) {
         await detachAll(proxyAttachments(p, steering));
-        await p.proxy.stop();
+        await p.stop();
       }
       await trace.stop();
     },
