@@ -14,7 +14,8 @@ const { formatIperf3, formatPathCounters } = await import('../lab/ops/iperf3-for
 const { exitLeavingRunUp, formatKeptRun } = await import('../lab/ops/kept-run.ts');
 const { exitCodeFor, helpText, minimistSettings, requireRoot } = await import('../lab/ops/script-options.ts');
 const { backendByName } = await import('../lab/backends/index.ts');
-const { requireKernelFeatures, requireTools } = await import('../lab/cli/preflight.ts');
+const { requireKernelFeatures, UnsupportedOnKernelError, requireTools } = await import('../lab/cli/preflight.ts');
+const { EXIT_UNSUPPORTED } = await import('../lab/cli/verify.ts');
 const { fail, pass, printChecks, printJson } = await import('../lab/cli/output.ts');
 const { newRunId } = await import('../lab/topology/ledger.ts');
 
@@ -64,7 +65,8 @@ if (args.help) {
     print(report, request.json);
     process.exitCode = report.ok ? 0 : 1;
   } catch (e) {
-    process.exitCode = exitCodeFor(e);
+    // A kernel without a feature the run needs is a finding about the kernel (exit 3, as `lab verify`).
+    process.exitCode = e instanceof UnsupportedOnKernelError ? EXIT_UNSUPPORTED : exitCodeFor(e);
     process.stderr.write(`${NAME}: ${e.message}\n`);
   }
 }

@@ -12,7 +12,8 @@ register();
 const { LOOPBACK_REQUIREMENTS, LOOPBACK_SPEC, formatLoopback, loopbackRequestFrom, runLoopback } = await import('../lab/ops/sockmap-loopback.ts');
 const { loopbackChecks } = await import('../lab/experiments/sockmap-loopback.ts');
 const { exitCodeFor, helpText, minimistSettings, requireRoot } = await import('../lab/ops/script-options.ts');
-const { requireKernelFeatures } = await import('../lab/cli/preflight.ts');
+const { requireKernelFeatures, UnsupportedOnKernelError } = await import('../lab/cli/preflight.ts');
+const { EXIT_UNSUPPORTED } = await import('../lab/cli/verify.ts');
 const { fail, pass, printChecks, printJson } = await import('../lab/cli/output.ts');
 const { missingTools } = await import('../lab/host/tools.ts');
 const { newRunId } = await import('../lab/topology/ledger.ts');
@@ -45,7 +46,8 @@ if (args.help) {
     }
     process.exitCode = result.ok ? 0 : 1;
   } catch (e) {
-    process.exitCode = exitCodeFor(e);
+    // A kernel without a feature the run needs is a finding about the kernel (exit 3, as `lab verify`).
+    process.exitCode = e instanceof UnsupportedOnKernelError ? EXIT_UNSUPPORTED : exitCodeFor(e);
     process.stderr.write(`${NAME}: ${e.message}\n`);
   }
 }

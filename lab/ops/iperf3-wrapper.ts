@@ -61,7 +61,7 @@ export const IPERF3_SPEC: ScriptSpec = {
     '  sudo scripts/iperf3.mjs --backend sockmap --reverse --json',
     '  sudo scripts/iperf3.mjs --backend none --udp --bitrate 1G',
     '',
-    'exit codes: 0 path proven and the test on it; 1 a check failed or the lab failed; 2 bad input; 130 Ctrl-C (after teardown)',
+    'exit codes: 0 path proven and the test on it; 1 a check failed or the lab failed; 2 bad input; 3 the kernel lacks a feature it needs (named); 130 Ctrl-C (after teardown)',
   ],
 };
 

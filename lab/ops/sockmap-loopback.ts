@@ -41,7 +41,7 @@ export const LOOPBACK_SPEC: ScriptSpec = {
     },
     { name: 'json', help: 'print the result as JSON' },
   ],
-  notes: ['examples:', '  sudo scripts/sockmap-loopback.mjs', '  sudo scripts/sockmap-loopback.mjs --seconds 3 --listener dual-stack', '', 'exit codes: 0 every check passed; 1 a check failed or the lab failed; 2 bad input; 130 Ctrl-C (after teardown)'],
+  notes: ['examples:', '  sudo scripts/sockmap-loopback.mjs', '  sudo scripts/sockmap-loopback.mjs --seconds 3 --listener dual-stack', '', 'exit codes: 0 every check passed; 1 a check failed or the lab failed; 2 bad input; 3 the kernel lacks a feature it needs (named); 130 Ctrl-C (after teardown)'],
 };
 
 export interface LoopbackRequest {
