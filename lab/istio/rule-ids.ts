@@ -27,6 +27,8 @@ export interface SidecarRuleIds {
     loopbackNonProxyReturn: string;
     /** ISTIO_INBOUND / istio-inbound (nat in REDIRECT mode, mangle in TPROXY mode): an excluded port. */
     excludedInbound(port: number): string;
+    /** ISTIO_OUTPUT / istio-output: an excluded outbound CIDR, e.g. "198.18.1.12/32". */
+    excludedOutboundCidr(cidr: string): string;
   };
 }
 
@@ -43,6 +45,7 @@ export function sidecarRuleIds(flavour: RulesFlavour, c: IstioCaptureConfig = DE
         localhostReturn: '-d 127.0.0.1/32 -j RETURN',
         loopbackNonProxyReturn: `-o lo -m owner ! --uid-owner ${c.proxyUid} -j RETURN`,
         excludedInbound: (port) => `-p tcp -m tcp --dport ${port} -j RETURN`,
+        excludedOutboundCidr: (cidr) => `-d ${cidr} -j RETURN`,
       },
     };
   }
@@ -57,6 +60,7 @@ export function sidecarRuleIds(flavour: RulesFlavour, c: IstioCaptureConfig = DE
       localhostReturn: nftListingForm('ip daddr 127.0.0.1/32 counter return'),
       loopbackNonProxyReturn: nftListingForm(`oifname lo skuid != ${c.proxyUid} counter return`),
       excludedInbound: (port) => nftListingForm(`meta l4proto tcp tcp dport ${port} counter return`),
+      excludedOutboundCidr: (cidr) => nftListingForm(`ip daddr ${cidr} counter return`),
     },
   };
 }

@@ -20,10 +20,15 @@ import { sidecarRules, type SidecarRules } from '../redirect/rules.ts';
 import { judgeTproxy, type IpRoute, type IpRule, type TproxyEvidence } from './checks.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
 
-/** What istio-init does in TPROXY mode, in one pod: sysctls, policy routing, then the rules. */
-async function capturePod(pod: Pod, rules: SidecarRules, capture: TproxyCaptureConfig): Promise<void> {
+/** What istio-init does in TPROXY mode before the rules, in one pod: the sysctls and the policy routing. */
+export async function prepareTproxyPod(pod: Pod, capture: TproxyCaptureConfig = DEFAULT_TPROXY_CAPTURE): Promise<void> {
   await setNetnsSysctls(pod.netns, TPROXY_POD_SYSCTLS);
   await ipBatch(tproxyPolicyRouting(capture), pod.netns);
+}
+
+/** What istio-init does in TPROXY mode, in one pod: sysctls, policy routing, then the rules. */
+async function capturePod(pod: Pod, rules: SidecarRules, capture: TproxyCaptureConfig): Promise<void> {
+  await prepareTproxyPod(pod, capture);
   await rules.apply(pod.netns, rules.tproxyMode(capture));
 }
 
