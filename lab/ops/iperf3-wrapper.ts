@@ -30,7 +30,7 @@ const UDP_BYPASS: Readonly<Record<string, string>> = {
   tc: 'its app_outbound tc program redirects TCP only (the node proxy serves TCP)',
   'redirect-nft': 'its istio-* nft rules redirect TCP only (meta l4proto tcp) and its HAProxy sidecars carry TCP only',
   'tproxy-nft': 'its istio-* nft redirect and tproxy rules match TCP only (meta l4proto tcp) and its HAProxy sidecars carry TCP only',
-  ambient: 'its in-pod ISTIO_* rules redirect TCP only (UDP only to port 53, for DNS)',
+  ambient: 'its in-pod ISTIO_* rules redirect TCP only (the lab builds them without DNS capture) to a node proxy that carries TCP only',
 };
 /** Backends whose path UDP takes like TCP: only the one that captures nothing. */
 const UDP_CARRIERS: ReadonlySet<string> = new Set(['none']);
