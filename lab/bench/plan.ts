@@ -27,7 +27,11 @@ export function planRound(round: number, setupIds: readonly number[], metrics: r
   const slices: PlannedSlice[] = [];
   for (const group of shuffled(groups, random)) {
     for (const metric of group) {
-      for (const setupId of shuffled(setupIds, random)) slices.push({ round, position: slices.length, setupId, metric });
+      const order = shuffled(setupIds, random);
+      // Within the latency pipeline a setup never comes twice in a row (its second client could not
+      // be started ahead): at the boundary between the two latency metrics, swap the first two.
+      if (order.length > 1 && slices.at(-1)?.setupId === order[0] && isLatencyMetric(metric) && isLatencyMetric(slices.at(-1)!.metric)) [order[0], order[1]] = [order[1]!, order[0]!];
+      for (const setupId of order) slices.push({ round, position: slices.length, setupId, metric });
     }
   }
   return slices;

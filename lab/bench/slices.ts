@@ -34,7 +34,7 @@ export interface SliceEnvironment {
 }
 
 /** Gives the per-slice judge time for proxies and programs to count connections as they close. */
-const SETTLE_MS = 400;
+const SETTLE_MS = 1000;
 const SETTLE_STEP_MS = 50;
 /** The most connections one connection-rate slice opens (the slice ends at its time first). */
 const CPS_MAX_CONNECTIONS = 50_000;
@@ -94,22 +94,22 @@ async function readCounters(setup: MeasuredSetup): Promise<PathCounters | undefi
 }
 
 /** After the slice: the counters' movement, judged; waits (bounded) for connections to be counted as they close. */
-async function provePath(setup: MeasuredSetup, before: PathCounters | undefined, traffic: SliceTraffic | undefined): Promise<SliceRecord['path']> {
+async function provePath(setup: MeasuredSetup, before: PathCounters | undefined, traffic: SliceTraffic | undefined): Promise<{ path: SliceRecord['path']; after?: PathCounters }> {
   const { descriptor } = setup.pair;
-  if (descriptor.name === 'none') return { status: 'no-path' };
+  if (descriptor.name === 'none') return { path: { status: 'no-path' } };
   const judge = descriptor.judgeSlice?.bind(descriptor);
   if (!judge) {
     await sleep(SETTLE_STEP_MS * 2);
     const after = before ? await readCounters(setup) : undefined;
-    return { status: 'unproven', ...(after && before ? { delta: counterDelta(after, before) } : {}) };
+    return { path: { status: 'unproven', ...(after && before ? { delta: counterDelta(after, before) } : {}) }, ...(after ? { after } : {}) };
   }
-  if (!traffic) return { status: 'invalid', check: { name: 'slice-traffic', ok: false, detail: 'the slice moved no traffic to judge' } };
+  if (!traffic) return { path: { status: 'invalid', check: { name: 'slice-traffic', ok: false, detail: 'the slice moved no traffic to judge' } } };
   const deadline = performance.now() + SETTLE_MS;
   for (;;) {
     const after = (await readCounters(setup).catch(() => undefined)) ?? {};
     const delta = counterDelta(after, before ?? {});
     const check = judge(delta, traffic);
-    if (check.ok || performance.now() >= deadline) return { status: check.ok ? 'valid' : 'invalid', delta, check };
+    if (check.ok || performance.now() >= deadline) return { path: { status: check.ok ? 'valid' : 'invalid', delta, check }, after };
     await sleep(SETTLE_STEP_MS);
   }
 }
@@ -148,12 +148,12 @@ async function record(
   outcome: { result?: TrafficResult; error?: string },
   window: Window | undefined,
   activity: Activity,
-): Promise<SliceRecord> {
+): Promise<{ record: SliceRecord; after?: PathCounters }> {
   const traffic = trafficOf(outcome.result);
-  const path = await activity.around(() => provePath(setup, before, traffic));
+  const { path, after } = await activity.around(() => provePath(setup, before, traffic));
   const measured = window ? between(window.a, window.b, { plannedMs: env.sliceSeconds[planned.metric] * 1000, cpus: env.cpus, disturbed: window.disturbed }) : undefined;
   const requests = requestsOf(outcome.result);
-  return {
+  const sliceRecord: SliceRecord = {
     round: planned.round,
     position: planned.position,
     setupId: setup.spec.id,
@@ -167,7 +167,10 @@ async function record(
     path,
     ...(measured ? { cpu: measured.cpu, noise: measured.noise } : {}),
   };
+  return { record: sliceRecord, ...(after ? { after } : {}) };
 }
+
+const recordOnly = async (...args: Parameters<typeof record>): Promise<SliceRecord> => (await record(...args)).record;
 
 /** Runs `drive` between two snapshots of the setup; the window is the drive itself. */
 interface Measured<T> {
@@ -197,7 +200,7 @@ async function throughputSlice(setup: MeasuredSetup, planned: PlannedSlice, env:
   const seconds = Math.max(1, Math.round(env.sliceSeconds.throughput));
   const [file, args] = pinnedCommand(clientCpusOf(env.pinning), 'iperf3', ['-c', pair.server.ip, '-p', String(BENCH_PORTS.throughput), '-t', String(seconds), '-l', '64K', '--json', '--connect-timeout', '3000']);
   const run = await measured(setup, activity, async () => parseIperf3Json((await pair.lab.exec(pair.client, file, args, { timeoutMs: (seconds + 20) * 1000, allowFailure: true })).stdout));
-  return record(setup, planned, env, startedAt, before, { ...(run.value ? { result: run.value } : {}), ...(run.error ? { error: run.error } : {}) }, run.window, activity);
+  return recordOnly(setup, planned, env, startedAt, before, { ...(run.value ? { result: run.value } : {}), ...(run.error ? { error: run.error } : {}) }, run.window, activity);
 }
 
 async function connectionRateSlice(setup: MeasuredSetup, planned: PlannedSlice, env: SliceEnvironment, activity: Activity): Promise<SliceRecord> {
@@ -236,7 +239,7 @@ async function connectionRateSlice(setup: MeasuredSetup, planned: PlannedSlice, 
       },
     };
   }
-  return record(setup, planned, env, startedAt, before, outcome, run?.window, activity);
+  return recordOnly(setup, planned, env, startedAt, before, outcome, run?.window, activity);
 }
 
 /** Runs a non-latency slice, start to finish. */
@@ -276,10 +279,20 @@ function startLatency(setup: MeasuredSetup, planned: PlannedSlice, env: SliceEnv
   return { before, startedAt: new Date().toISOString(), spawnedMs: performance.now(), run, window };
 }
 
+interface Finished {
+  planned: PlannedSlice;
+  current: Started;
+  outcome: { result?: TrafficResult; error?: string };
+  window: Window;
+}
+
 /**
  * Runs latency slices back to back. A tool with a lead (sockperf sleeps 2 s after connecting) gets
  * its client started two slices ahead, on a fixed period, so that each client's sleep overlaps the
- * slices before it and every start, counter read and judgement falls in the gaps between windows.
+ * slices before it and every start and counter read falls in the gaps between windows. A client is
+ * never started ahead while an earlier slice of the same setup is unfinished (its counters would mix).
+ * Each slice is judged when its setup is next read: the counters read before the setup's next slice
+ * are this one's "after" (the setup was idle in between), so a gap holds one read and one start.
  */
 export async function runLatencyPipeline(
   slices: readonly PlannedSlice[],
@@ -292,15 +305,27 @@ export async function runLatencyPipeline(
   const lead = env.driver?.leadSeconds ?? 0;
   const periodMs = lead > 0 ? env.latencyStartPeriodSeconds * 1000 : 0;
   const started: Array<Started | undefined> = [];
+  /** Finished slices not yet judged, by setup id. */
+  const unjudged = new Map<number, Finished>();
+  const judge = async (done: Finished): Promise<PathCounters | undefined> => {
+    unjudged.delete(done.planned.setupId);
+    const { record: sliceRecord, after } = await record(setupOf(done.planned), done.planned, env, done.current.startedAt, done.current.before, done.outcome, done.window, activity);
+    onSlice(sliceRecord);
+    return after;
+  };
   const start = async (i: number, notBeforeMs: number) => {
     const planned = slices[i]!;
     const setup = setupOf(planned);
-    const before = await activity.around(() => readCounters(setup));
+    const previous = unjudged.get(planned.setupId);
+    // The judgement of the setup's previous slice reads its counters (waiting for late closes): that
+    // reading is also where this slice starts from.
+    const before = previous ? await judge(previous) : await activity.around(() => readCounters(setup));
     await sleep(notBeforeMs - performance.now());
     started[i] = startLatency(setup, planned, env, before, activity);
   };
+  const sameSetup = (a: number, b: number) => slices[a]!.setupId === slices[b]!.setupId;
   await start(0, 0);
-  if (lead > 0 && slices.length > 1) await start(1, started[0]!.spawnedMs + periodMs);
+  if (lead > 0 && slices.length > 1 && !sameSetup(0, 1)) await start(1, started[0]!.spawnedMs + periodMs);
   for (let i = 0; i < slices.length; i++) {
     if (!started[i]) await start(i, 0);
     const current = started[i]!;
@@ -311,11 +336,11 @@ export async function runLatencyPipeline(
     } catch (e) {
       outcome = { error: errorText(e) };
     }
-    const window = await current.window;
-    onSlice(await record(setupOf(planned), planned, env, current.startedAt, current.before, outcome, window, activity));
+    unjudged.set(planned.setupId, { planned, current, outcome, window: await current.window });
     if (shouldStop()) return;
-    if (lead > 0 && i + 2 < slices.length) await start(i + 2, current.spawnedMs + 2 * periodMs);
+    if (lead > 0 && i + 2 < slices.length && !started[i + 2] && !sameSetup(i + 1, i + 2)) await start(i + 2, current.spawnedMs + 2 * periodMs);
   }
+  for (const done of [...unjudged.values()]) await judge(done);
 }
 
 export { findProcesses };

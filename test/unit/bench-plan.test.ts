@@ -32,6 +32,15 @@ describe('round plan', () => {
     }
   });
 
+  it('never puts one setup twice in a row inside the latency pipeline', () => {
+    for (let n = 1; n <= 200; n++) {
+      const plan = round(n, ['latency', 'round-trip']);
+      for (let i = 1; i < plan.length; i++) expect(plan[i]!.setupId, `round ${n} position ${i}`).not.toBe(plan[i - 1]!.setupId);
+    }
+    // With one setup there is nothing to swap.
+    expect(planRound(1, [7], ['latency', 'round-trip'], seededRandom(1)).map((s) => s.setupId)).toEqual([7, 7]);
+  });
+
   it('orders the setups afresh each round, the same way for the same seed', () => {
     const orders = [1, 2, 3, 4].map((n) => round(n, ['throughput']).map((s) => s.setupId).join(','));
     expect(new Set(orders).size).toBe(4);
