@@ -33,7 +33,8 @@ it('rejects a sockmap slice whose bytes did not all go through sk_msg (a fallbac
 
 it('rejects a tc slice whose connections were not steered to a proxy listener', async () => {
   const { tcBackend } = await import('../backends/tc/tc.ts');
-  const delta = { outbound_redirect: 40, inbound_redirect: 38, assign_listener: 0, mark_outbound: 0, mark_inbound: 0, proxy_connections: 1 };
+  // On one node app_inbound redirects nothing (inbound_redirect 0): the proxy delivers to the server itself.
+  const delta = { outbound_redirect: 40, inbound_redirect: 0, proxy_return: 41, assign_listener: 0, mark_outbound: 0, mark_inbound: 0, proxy_connections: 1 };
   const check = tcBackend.judgeSlice!(delta, { metric: 'latency', connections: 1 });
   expect(check.ok).toBe(false);
   expect(check.detail).toMatch(/short: steered/);

@@ -120,12 +120,14 @@ export const tcBackend: BackendDescriptor<TcEvidence> = {
   plan: TC_PLAN,
   install: (request) => installTc(request),
   judge: judgeTc,
-  // Every connection's packets are redirected to a node proxy on the way out and on the way in, its
-  // SYN is steered to the proxy's listener (sk_assign or the TPROXY mark), and the proxy logs it.
+  // Every connection's packets are redirected to a node proxy on the way out, its SYN is steered to
+  // the proxy's listener (sk_assign or the TPROXY mark), a node proxy delivers its packets to the
+  // pods, and the proxy logs it. (app_inbound redirects only traffic from another node: on one node
+  // the proxy's own packets reach the server directly, so its counter is no per-slice proof.)
   judgeSlice: (delta, slice) =>
     countersAccountFor({ ...delta, steered: (delta['assign_listener'] ?? 0) + (delta['mark_outbound'] ?? 0) + (delta['mark_inbound'] ?? 0) }, [
       { counter: 'outbound_redirect', atLeast: slice.connections, why: "each connection's packets sent to the node proxy by app_outbound" },
-      { counter: 'inbound_redirect', atLeast: slice.connections, why: "each connection's packets sent to the node proxy by app_inbound" },
+      { counter: 'proxy_return', atLeast: slice.connections, why: "each connection's packets delivered from a node proxy to a pod" },
       { counter: 'steered', atLeast: slice.connections, why: "each connection's SYN handed to a proxy listener" },
       { counter: 'proxy_connections', atLeast: slice.connections, why: 'each connection logged by a node proxy' },
     ]),
