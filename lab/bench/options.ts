@@ -1,9 +1,8 @@
 // What a bench measures and for how long. Two profiles share one design (every setup live at once,
 // measured in short slices, round after round, in a fresh random order each round); they differ in
-// the number of rounds only:
-// - quick: 3 rounds, sized so the whole matrix (5 backends x 2 placements x 4 metrics) fits in 240 s
-//   on two cores, setups and teardown included;
-// - default: 12 rounds, sized for 15 minutes.
+// the number of rounds only: quick 3, default 12. A round's length grows with the number of setups:
+// per setup, two 1 s latency slices started 1.8 s apart, a 1 s iperf3 slice, a 0.5 s connection-rate
+// slice, and the counter reads between them. The report states each run's wall time and its phases.
 // Slice lengths are the shortest each tool measures well: sockperf's -t takes whole seconds (and it
 // sleeps 2 s before it sends, which the bench hides by starting each client ahead of its slice),
 // iperf3's -t whole seconds too; the connection loop is the lab's own agent and takes any length.

@@ -343,4 +343,3 @@ export async function runLatencyPipeline(
   for (const done of [...unjudged.values()]) await judge(done);
 }
 
-export { findProcesses };
