@@ -27,8 +27,10 @@ export const VERIFY_IPERF_SECONDS = 1;
 /** Seed of the slice order and the bootstrap when none is given: the same data gives the same intervals. */
 export const DEFAULT_SEED = 12;
 /**
- * Pinning measured on this project's 2-core VM (see the README's bench section): every process of the
- * client pod on CPU 0 and of the server pod on the last CPU.
+ * Every process of the client pod on the first CPU and of the server pod on the last: each slice then
+ * runs with the same placement of processes on CPUs instead of the scheduler's choice of the moment.
+ * Measured against `off` and `apps` on this project's 2-core VM while other work loaded it (load
+ * 12-17), the spread did not differ clearly; `lab bench --pin` compares them on a quiet machine.
  */
 export const DEFAULT_PIN_MODE: PinMode = 'pods';
 
