@@ -5,7 +5,11 @@ import { bootstrapInterval, relativeHalfWidth, type Interval } from './bootstrap
 import { pairByRound, type PairedRatio } from './pairing.ts';
 import { deriveSeed, seededRandom } from './random.ts';
 import type { Metric, ResultsFile, SetupRecord, SliceRecord } from './results.ts';
-import { stallReasons, STALL_RULE, type StallRule } from './stall.ts';
+import { stallReasons, STALL_RULE, windowOff, type StallRule } from './stall.ts';
+
+/** Analyse with no slice flagged for the machine's state: what a busy run saw, never its result. */
+export const NO_STALL_RULE = 'none';
+type Rule = StallRule | typeof NO_STALL_RULE;
 import { median, percentileOf } from './stats.ts';
 
 /** The number each metric is judged on, its unit, and which way is better. */
@@ -36,10 +40,10 @@ export function primaryValue(slice: Pick<SliceRecord, 'result'>): number | undef
 }
 
 /** Why a slice's number is left out of the analysis, or undefined when it counts. */
-export function exclusion(slice: SliceRecord, rule: StallRule = STALL_RULE): 'failed' | 'invalid' | 'stalled' | undefined {
+export function exclusion(slice: SliceRecord, rule: Rule = STALL_RULE): 'failed' | 'invalid' | 'stalled' | undefined {
   if (slice.error !== undefined || primaryValue(slice) === undefined) return 'failed';
   if (slice.path.status === 'invalid') return 'invalid';
-  if (slice.noise && stallReasons(slice.noise, rule).length > 0) return 'stalled';
+  if (rule !== NO_STALL_RULE && slice.noise && stallReasons(slice.noise, rule).length > 0) return 'stalled';
   return undefined;
 }
 
@@ -97,7 +101,7 @@ export interface Analysis {
   setups: SetupSummary[];
   comparisons: Comparison[];
   counts: { slices: number; counted: number; failed: number; invalid: number; stalled: number; unproven: number };
-  rule: StallRule;
+  rule: Rule;
 }
 
 function cpuCost(slices: readonly SliceRecord[], metric: Metric): CpuCost | null {
@@ -116,7 +120,7 @@ function cpuCost(slices: readonly SliceRecord[], metric: Metric): CpuCost | null
   return { unit: metric === 'throughput' ? 's/GB' : 'µs/request', app: med('app'), proxy: med('proxy'), kernel: med('kernel'), machineSoftirq: med('machineSoftirq'), slices: perUnit.length };
 }
 
-function summarizeSetup(setup: SetupRecord, metric: Metric, slices: readonly SliceRecord[], rule: StallRule): SetupSummary {
+function summarizeSetup(setup: SetupRecord, metric: Metric, slices: readonly SliceRecord[], rule: Rule): SetupSummary {
   const reasons = slices.map((s) => exclusion(s, rule));
   const counted = slices.filter((_, i) => reasons[i] === undefined);
   const values = counted.map((s) => primaryValue(s)!).sort((a, b) => a - b);
@@ -150,9 +154,10 @@ function summarizeSetup(setup: SetupRecord, metric: Metric, slices: readonly Sli
       : {}),
     tools: [...new Set(counted.flatMap((s) => (s.result ? [s.result.tool] : [])))],
     // CPU per unit is the setup's own time, counted by its cgroups and threads: a slice flagged for
-    // the machine's load still measured it, so only failed and off-path slices are left out.
+    // the machine's load still measured it. Failed and off-path slices are left out, and so is a slice
+    // whose recorded window is off (its readings were not taken at its start and end).
     cpu: cpuCost(
-      slices.filter((_, i) => reasons[i] === undefined || reasons[i] === 'stalled'),
+      slices.filter((s, i) => reasons[i] === undefined || (reasons[i] === 'stalled' && !(s.noise && windowOff(s.noise)))),
       metric,
     ),
     ...(cps.length > 0 ? { conntrackPer1000: median(cps) } : {}),
@@ -160,11 +165,11 @@ function summarizeSetup(setup: SetupRecord, metric: Metric, slices: readonly Sli
 }
 
 /** The rounds' values of one setup and metric that count. */
-function roundValues(slices: readonly SliceRecord[], rule: StallRule) {
+function roundValues(slices: readonly SliceRecord[], rule: Rule) {
   return slices.filter((s) => exclusion(s, rule) === undefined).map((s) => ({ round: s.round, value: primaryValue(s)! }));
 }
 
-export function analyze(results: Pick<ResultsFile, 'configuration' | 'setups' | 'slices'>, rule: StallRule = STALL_RULE): Analysis {
+export function analyze(results: Pick<ResultsFile, 'configuration' | 'setups' | 'slices'>, rule: Rule = STALL_RULE): Analysis {
   const { metrics, placements, backends, seed } = results.configuration;
   const slicesOf = (setupId: number, metric: Metric) => results.slices.filter((s) => s.setupId === setupId && s.metric === metric);
   const setupFor = (backend: string, placement: string) => results.setups.find((s) => s.backend === backend && s.placement === placement && s.error === undefined && s.evidence?.ok === true);

@@ -1,7 +1,7 @@
 // report.md: the answer first (one line per comparison, with its 95 % interval), then the absolute
 // figures behind it, the CPU cost, the evidence that each slice took its path, the machine's noise,
 // how the numbers were made, and the machine they were made on.
-import { analyze, BASELINES, CI_TARGETS, formatChange, headlineLine, PRIMARY, type Analysis, type Comparison, type SetupSummary } from './analysis.ts';
+import { analyze, BASELINES, CI_TARGETS, NO_STALL_RULE, formatChange, headlineLine, PRIMARY, type Analysis, type Comparison, type SetupSummary } from './analysis.ts';
 import type { Figure } from './figures.ts';
 import type { Metric, ResultsFile } from './results.ts';
 import { describeStallRule, foreignFraction, stallReasons, stealFraction } from './stall.ts';
@@ -66,7 +66,7 @@ function answerSection(results: ResultsFile, analysis: Analysis): string {
   const target = ciTarget(results);
   // The same comparisons with no slice flagged: shown only where the stall rule left no pair, so a
   // run on a busy machine still says what it saw, marked as such.
-  const unflagged = analyze(results, { stealFraction: Infinity, foreignFraction: Infinity, overrunFraction: Infinity });
+  const unflagged = analyze(results, NO_STALL_RULE);
   const lines: string[] = [];
   for (const baseline of BASELINES) {
     for (const placement of results.configuration.placements) {
@@ -200,8 +200,9 @@ function evidenceSection(results: ResultsFile): string {
 function noiseSection(results: ResultsFile, analysis: Analysis): string {
   const withNoise = results.slices.filter((s) => s.noise);
   const reasonCounts = new Map<string, number>();
-  for (const slice of withNoise) for (const reason of stallReasons(slice.noise!, analysis.rule)) reasonCounts.set(reason.split(' ')[0]!, (reasonCounts.get(reason.split(' ')[0]!) ?? 0) + 1);
-  const flagged = withNoise.filter((s) => stallReasons(s.noise!, analysis.rule).length > 0);
+  const rule = analysis.rule === NO_STALL_RULE ? undefined : analysis.rule;
+  for (const slice of withNoise) for (const reason of stallReasons(slice.noise!, rule)) reasonCounts.set(reason.split(' ')[0]!, (reasonCounts.get(reason.split(' ')[0]!) ?? 0) + 1);
+  const flagged = withNoise.filter((s) => stallReasons(s.noise!, rule).length > 0);
   const pct = (values: number[]) => (values.length === 0 ? '–' : formatPercent(median(values)));
   const maxPct = (values: number[]) => (values.length === 0 ? '–' : formatPercent(Math.max(...values)));
   const steal = withNoise.map((s) => stealFraction(s.noise!));
@@ -211,7 +212,7 @@ function noiseSection(results: ResultsFile, analysis: Analysis): string {
   return [
     '## Machine noise',
     '',
-    `The stall rule: ${describeStallRule(analysis.rule)}. Flagged slices are left out of the ratios.`,
+    `The stall rule: ${describeStallRule(rule)}. Flagged slices are left out of the ratios.`,
     '',
     `${flagged.length} of ${withNoise.length} slices flagged` + (reasonCounts.size > 0 ? ` (${[...reasonCounts].map(([reason, n]) => `${reason}: ${n}`).join(', ')}; a slice can have several reasons).` : '.'),
     '',

@@ -4,7 +4,8 @@
 // - steal: the hypervisor ran something else for at least 2 % of the machine's CPU time;
 // - foreign load: processes outside this setup's pods (and outside the kernel's softirq threads)
 //   used at least 15 % of the machine's CPU time: another program, or another user's work;
-// - overrun: the measurement took at least 50 % longer than asked (the tool itself was held up);
+// - window: the measurement window the bench recorded was 50 % longer or shorter than asked (the tool
+//   or the bench itself was held up, so the window's readings do not describe the slice);
 // - disturbed: the bench itself had other work in flight during the window (it never should).
 
 /** The machine over one slice's measurement window; CPU times in microseconds. */
@@ -43,7 +44,7 @@ export function describeStallRule(rule: StallRule = STALL_RULE): string {
   return (
     `a slice is flagged when, during its measurement window, the hypervisor's steal time reached ${pct(rule.stealFraction)} of the machine's CPU time, ` +
     `or processes outside the measured setup's pods and the kernel's softirq threads used ${pct(rule.foreignFraction)} of it, ` +
-    `or the tool took ${pct(rule.overrunFraction)} longer than asked, or the bench itself had other work in flight`
+    `or the recorded measurement window was ${pct(rule.overrunFraction)} longer or shorter than asked, or the bench itself had other work in flight`
   );
 }
 
@@ -58,6 +59,11 @@ export function stealFraction(noise: SliceNoise): number {
   return noise.stealUs / capacityUs(noise);
 }
 
+/** The recorded window is too far from the planned one for its readings to describe the slice. */
+export function windowOff(noise: SliceNoise, rule: StallRule = STALL_RULE): boolean {
+  return noise.plannedMs > 0 && Math.abs(noise.windowMs / noise.plannedMs - 1) >= rule.overrunFraction;
+}
+
 /** Why the slice is flagged (empty when it is not). */
 export function stallReasons(noise: SliceNoise, rule: StallRule = STALL_RULE): string[] {
   const reasons: string[] = [];
@@ -66,8 +72,7 @@ export function stallReasons(noise: SliceNoise, rule: StallRule = STALL_RULE): s
   if (steal >= rule.stealFraction) reasons.push(`steal ${pct(steal)}`);
   const foreign = foreignFraction(noise);
   if (foreign >= rule.foreignFraction) reasons.push(`foreign load ${pct(foreign)}`);
-  const overrun = noise.plannedMs > 0 ? noise.windowMs / noise.plannedMs - 1 : 0;
-  if (overrun >= rule.overrunFraction) reasons.push(`overran by ${pct(overrun)}`);
+  if (windowOff(noise, rule)) reasons.push(`window ${noise.windowMs.toFixed(0)} ms for ${noise.plannedMs.toFixed(0)} ms`);
   if (noise.disturbed) reasons.push('bench work in flight');
   return reasons;
 }

@@ -141,6 +141,8 @@ describe('rendered report', () => {
     const text = renderMarkdown(recorded, strict, buildFigures(recorded, strict));
     expect(text).toMatch(/- redirect vs none, same node, throughput: no paired rounds — with flagged slices included \(not a result\): [+−][\d.]+ % \[/);
     expect(text).toContain('96 of 96 slices flagged (foreign: 96');
+    // The fallback counts every round, whatever flagged its slices.
+    expect(text).toMatch(/- redirect vs none, same node, p50 round trip \(closed loop\): no paired rounds — with flagged slices included \(not a result\): .* \(n 4\)/);
   });
 
   it('draws the ratios with their intervals, and every counted slice beside its median', () => {
