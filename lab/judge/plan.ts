@@ -1,6 +1,8 @@
 // The standard verify plan as data: the ports it talks to (one per question), the places it talks
 // between, and the shape of what it saw. Everything here is plain, serializable data, so that a run's
 // evidence can be saved (`lab verify --save-evidence`) and judged again later, without a kernel.
+import type { KernelPathEvidence } from '../tracer/evidence.ts';
+import type { TracedTraffic } from '../tracer/judge.ts';
 import type { AcceptRecord, BulkResult, ProbeResult } from '../traffic/agent-protocol.ts';
 import type { ThroughputResult } from '../traffic/types.ts';
 
@@ -19,6 +21,8 @@ export const VERIFY_PORTS = {
   outsideCgroup: 8083,
   /** 8 MiB of random bytes echoed back and compared by SHA-256: the byte-exact integrity proof. */
   bulk: 8084,
+  /** One connection traced by the kernel-path tracer: what the backend's path did in the kernel. */
+  kernelPath: 8085,
   iperf: 5201,
 } as const;
 
@@ -77,6 +81,20 @@ export interface StepFailure {
   error: string;
 }
 
+/** The kernel-path step: one probe connection on VERIFY_PORTS.kernelPath, and what the kernel did for it. */
+export interface KernelPathOutcome {
+  probe: ProbeResult;
+  /** The traffic the trace covered, which the per-connection and per-message minimums scale with. */
+  traffic: TracedTraffic;
+  /** The tracer's counts in the run's namespaces from just before the probe to just after it. */
+  trace: KernelPathEvidence;
+  /**
+   * Milliseconds the step added to the plan: the trace attaches while the apps start, so this is the
+   * wait for it beyond their start, plus the probe and the stop.
+   */
+  addedMs: number;
+}
+
 /** Everything the plan's traffic saw, step by step. A step that failed has no result and a failure entry. */
 export interface PlanOutcome {
   /** Every probe by name: the standard ones, `excluded-<port>`, and the backend's extra probes. */
@@ -87,6 +105,8 @@ export interface PlanOutcome {
   accepts: Record<string, AcceptRecord[]>;
   /** For each extra probe, how the backend's path counters moved while it ran (empty without counters). */
   counterDeltas: Record<string, Record<string, number>>;
+  /** The kernel-path step's result (absent when the step failed, or in evidence recorded before it existed). */
+  kernelPath?: KernelPathOutcome;
   failures: StepFailure[];
 }
 

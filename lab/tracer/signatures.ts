@@ -55,39 +55,61 @@ const noTransparentProxy: PathProhibition = {
   in: EVERYWHERE,
   why: 'no transparent listener accepts the connection (that is TPROXY or sk_assign)',
 };
+/**
+ * The rule flavours of the sidecar backends run different netfilter code for the same rules: the xt
+ * targets (iptables; through nft_compat with iptables-nft) or nftables' own expressions (nft -f).
+ * Both end in the same NAT and TPROXY cores (nf_nat_redirect_ipv4, nf_tproxy_get_sock_v4), so only
+ * these functions tell the flavours apart; the signals cannot.
+ */
+const FLAVOUR_FUNCTIONS = {
+  iptables: { redirect: 'fn:redirect_tg4', tproxy: 'fn:tproxy_tg4' },
+  nftables: { redirect: 'fn:nft_redir_eval', tproxy: 'fn:nft_tproxy_eval' },
+} as const;
+type RulesFlavour = keyof typeof FLAVOUR_FUNCTIONS;
+const otherFlavour = (flavour: RulesFlavour): RulesFlavour => (flavour === 'iptables' ? 'nftables' : 'iptables');
+
 const noNat: PathProhibition = {
   anyOf: ['sig:nat-rewritten-tx', 'fn:nf_nat_manip_pkt', 'fn:nf_nat_redirect_ipv4'],
   in: EVERYWHERE,
   why: 'no packet is NAT-rewritten: the path has no REDIRECT',
 };
 
-export const KERNEL_PATH_EXPECTATIONS: Readonly<Record<string, KernelPathExpectation>> = {
-  none: {
-    backend: 'none',
-    mustHit: [
-      { anyOf: ['sig:payload-tx'], in: ['client'], per: 'message', why: "the app's request leaves the client pod as TCP payload (tcp_transmit_skb, then the device)" },
-      { anyOf: ['sig:payload-tx'], in: ['server'], per: 'message', why: "the app's reply leaves the server pod as TCP payload" },
-    ],
-    mustNotHit: [noNat, noTransparentProxy, noSockmap, noTcRedirect],
-  },
-  redirect: {
-    backend: 'redirect',
+/** Istio's sidecar REDIRECT mode (the redirect backends): NAT both ways, once in each pod. */
+function redirectExpectation(backend: string, flavour: RulesFlavour): KernelPathExpectation {
+  const own = FLAVOUR_FUNCTIONS[flavour];
+  const other = FLAVOUR_FUNCTIONS[otherFlavour(flavour)];
+  return {
+    backend,
     mustHit: [
       { anyOf: ['sig:nat-rewritten-syn'], in: ['client'], per: 'connection', why: "outbound REDIRECT: the app's SYN leaves for 127.0.0.1:15001 while its socket dials the server" },
       { anyOf: ['fn:nf_nat_redirect_ipv4'], in: ['client'], per: 'connection', why: 'outbound REDIRECT picks the loopback destination (nf_nat_redirect_ipv4) once per connection' },
+      { anyOf: [own.redirect], in: ['client'], per: 'connection', why: `the outbound REDIRECT is a rule of the ${flavour} flavour (${own.redirect.slice(3)})` },
       { anyOf: ['sig:nat-rewritten-tx'], in: ['server'], per: 'connection', why: "inbound REDIRECT: the sidecar's :15006 socket answers as :8080 (the reverse NAT)" },
       { anyOf: ['fn:nf_nat_redirect_ipv4'], in: ['server'], per: 'connection', why: 'inbound REDIRECT to 15006 (nf_nat_redirect_ipv4) once per connection' },
+      { anyOf: [own.redirect], in: ['server'], per: 'connection', why: `the inbound REDIRECT is a rule of the ${flavour} flavour (${own.redirect.slice(3)})` },
       { anyOf: ['fn:nf_nat_setup_info'], in: PODS, per: 'connection', why: 'NAT is set up for each redirected connection' },
       { anyOf: ['fn:nf_nat_manip_pkt'], in: PODS, per: 'connection', why: 'NAT rewrites the redirected packets' },
     ],
-    mustNotHit: [noTransparentProxy, noSockmap, noTcRedirect],
-  },
-  tproxy: {
-    backend: 'tproxy',
+    mustNotHit: [
+      noTransparentProxy,
+      noSockmap,
+      noTcRedirect,
+      { anyOf: [other.redirect], in: PODS, why: `the pods' rules are ${flavour} rules: the other flavour's REDIRECT (${other.redirect.slice(3)}) never runs` },
+    ],
+  };
+}
+
+/** Istio's sidecar TPROXY mode (the tproxy backends): outbound REDIRECT, inbound TPROXY without NAT. */
+function tproxyExpectation(backend: string, flavour: RulesFlavour): KernelPathExpectation {
+  const own = FLAVOUR_FUNCTIONS[flavour];
+  const other = FLAVOUR_FUNCTIONS[otherFlavour(flavour)];
+  return {
+    backend,
     mustHit: [
       { anyOf: ['sig:nat-rewritten-syn'], in: ['client'], per: 'connection', why: 'outbound stays REDIRECT in Istio TPROXY mode: the SYN leaves for 127.0.0.1:15001' },
+      { anyOf: [own.redirect], in: ['client'], per: 'connection', why: `the outbound REDIRECT is a rule of the ${flavour} flavour (${own.redirect.slice(3)})` },
       { anyOf: ['sig:transparent-accept'], in: ['server'], per: 'connection', why: "inbound TPROXY hands the connection to the sidecar's transparent :15006 listener, which owns the original 4-tuple" },
-      { anyOf: ['fn:tproxy_tg4', 'fn:nft_tproxy_eval'], in: ['server'], per: 'connection', why: 'the TPROXY target (xt tproxy_tg4, or nft_tproxy_eval for native nft) ran' },
+      { anyOf: [own.tproxy], in: ['server'], per: 'connection', why: `the TPROXY target of the ${flavour} flavour (${own.tproxy.slice(3)}) ran` },
       { anyOf: ['fn:nf_tproxy_get_sock_v4'], in: ['server'], per: 'connection', why: 'TPROXY looked up the transparent listener' },
     ],
     mustNotHit: [
@@ -98,8 +120,24 @@ export const KERNEL_PATH_EXPECTATIONS: Readonly<Record<string, KernelPathExpecta
       },
       noSockmap,
       noTcRedirect,
+      { anyOf: [other.redirect, other.tproxy], in: PODS, why: `the pods' rules are ${flavour} rules: the other flavour's targets never run` },
     ],
+  };
+}
+
+export const KERNEL_PATH_EXPECTATIONS: Readonly<Record<string, KernelPathExpectation>> = {
+  none: {
+    backend: 'none',
+    mustHit: [
+      { anyOf: ['sig:payload-tx'], in: ['client'], per: 'message', why: "the app's request leaves the client pod as TCP payload (tcp_transmit_skb, then the device)" },
+      { anyOf: ['sig:payload-tx'], in: ['server'], per: 'message', why: "the app's reply leaves the server pod as TCP payload" },
+    ],
+    mustNotHit: [noNat, noTransparentProxy, noSockmap, noTcRedirect],
   },
+  redirect: redirectExpectation('redirect', 'iptables'),
+  'redirect-nft': redirectExpectation('redirect-nft', 'nftables'),
+  tproxy: tproxyExpectation('tproxy', 'iptables'),
+  'tproxy-nft': tproxyExpectation('tproxy-nft', 'nftables'),
   sockmap: {
     backend: 'sockmap',
     mustHit: [
@@ -132,6 +170,31 @@ export const KERNEL_PATH_EXPECTATIONS: Readonly<Record<string, KernelPathExpecta
     mustNotHit: [noNat, noSockmap],
     // A BPF helper's BTF prototype has u64 arguments; the first is the skb.
     functionArguments: { bpf_sk_assign: { index: 0, kind: 'skb' } },
+  },
+  // In-pod redirection (Istio ambient, REDIRECT mode, iptables rules): the node proxy's sockets live
+  // inside the pods' namespaces, so every step is counted in the client and server pods.
+  ambient: {
+    backend: 'ambient',
+    mustHit: [
+      { anyOf: ['sig:nat-rewritten-syn'], in: ['client'], per: 'connection', why: "in-pod outbound REDIRECT: the app's SYN leaves for the node proxy's :15001 listener in the client pod while its socket dials the server" },
+      { anyOf: ['fn:nf_nat_redirect_ipv4'], in: ['client'], per: 'connection', why: 'outbound REDIRECT picks the local destination (nf_nat_redirect_ipv4) once per connection' },
+      { anyOf: ['fn:redirect_tg4'], in: ['client'], per: 'connection', why: 'the in-pod REDIRECT is an iptables rule (redirect_tg4)' },
+      { anyOf: ['sig:nat-rewritten-tx'], in: ['server'], per: 'connection', why: "in-pod inbound REDIRECT: the node proxy's :15006 socket in the server pod answers as :8080 (the reverse NAT)" },
+      { anyOf: ['fn:nf_nat_redirect_ipv4'], in: ['server'], per: 'connection', why: 'inbound REDIRECT to 15006 (nf_nat_redirect_ipv4) once per connection' },
+      {
+        anyOf: ['sig:transparent-accept'],
+        in: ['server'],
+        per: 'connection',
+        why: "the node proxy dials the app from the client's own address: its IP_TRANSPARENT socket in the server pod reaches ESTABLISHED",
+      },
+      {
+        anyOf: ['sig:policy-route'],
+        in: ['server'],
+        per: 'connection',
+        why: "the app's reply to the client's address is routed by table 100 (connmark 0x111 restored as the mark) back to the node proxy, not out of eth0",
+      },
+    ],
+    mustNotHit: [noSockmap, noTcRedirect, { anyOf: ['fn:nft_redir_eval'], in: PODS, why: "the in-pod rules are iptables rules: nftables' own REDIRECT (nft_redir_eval) never runs" }],
   },
 };
 

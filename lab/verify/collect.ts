@@ -10,6 +10,8 @@ import { allPassed, type Check } from '../judge/check.ts';
 import { EVIDENCE_FORMAT, type PodFacts, type VerifyEvidence } from '../judge/plan.ts';
 import { planCompleted } from '../judge/shared.ts';
 import type { LabNode, Pod } from '../topology/lab.ts';
+import { KERNEL_PATH_CHECK } from '../tracer/index.ts';
+import { kernelPathCheck } from './kernel-path.ts';
 import { drivePlan } from './plan-runner.ts';
 import type { CapturedPair, VerifyOutcome } from './pair.ts';
 
@@ -49,14 +51,25 @@ export async function collectEvidence(pair: CapturedPair, options: { iperfSecond
  */
 export function judgeEvidence(descriptor: BackendDescriptor, evidence: VerifyEvidence): Check[] {
   const completed = planCompleted(evidence);
-  if (evidence.collected === undefined) return [completed];
+  // Every backend's verify ends with kernel-path, judged from the plan's trace, not from collect().
+  const kernelPath = judgedKernelPath(evidence);
+  if (evidence.collected === undefined) return [completed, kernelPath];
   let checks: Check[];
   try {
     checks = descriptor.judge(evidence);
   } catch (e) {
     checks = [{ name: 'judged', ok: false, detail: `the ${descriptor.name} judge could not read this evidence: ${errorText(e)}` }];
   }
-  return completed.ok ? checks : [completed, ...checks];
+  return completed.ok ? [...checks, kernelPath] : [completed, ...checks, kernelPath];
+}
+
+/** The kernel-path check, which must end in a verdict even on evidence it cannot read. */
+function judgedKernelPath(evidence: VerifyEvidence): Check {
+  try {
+    return kernelPathCheck(evidence);
+  } catch (e) {
+    return { name: KERNEL_PATH_CHECK, ok: false, detail: `the kernel-path evidence could not be read: ${errorText(e)}` };
+  }
 }
 
 export async function collectAndJudge(pair: CapturedPair, options: { iperfSeconds: number }): Promise<VerifyOutcome> {

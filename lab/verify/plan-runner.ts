@@ -7,6 +7,7 @@ import { BULK_BYTES, VERIFY_PORTS, type ExtraProbe, type PlanOutcome, type PlanP
 import type { AcceptRecord, ProbeResult } from '../traffic/agent-protocol.ts';
 import { runIperf3 } from '../traffic/iperf3.ts';
 import type { Place, Pod } from '../topology/lab.ts';
+import { finishKernelPathStep, KERNEL_PATH_STEP, startKernelPathStep } from './kernel-path.ts';
 import type { CapturedPair as LiveSetup } from './pair.ts';
 
 /** Proxies log a connection when it closes: give the last close a moment to reach the log. */
@@ -55,9 +56,13 @@ export async function drivePlan(setup: LiveSetup, options: { iperfSeconds: numbe
   };
   const extras = descriptor.plan.extraProbes;
 
+  // The kernel-path trace attaches while the apps start (a few hundred milliseconds of loading that
+  // would otherwise add to the run; starting listeners moves no packet), and counts until its probe,
+  // the plan's first connection, is done: everything it counts is that probe's.
+  const tracing = step(KERNEL_PATH_STEP, () => startKernelPathStep(setup));
   await step('start the apps', async () => {
     // The server app listens on its pod IPv4 address on every port the plan probes.
-    const serverPorts = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.outsideCgroup, VERIFY_PORTS.bulk, ...ISTIO_PORTS.excludedInbound];
+    const serverPorts = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.outsideCgroup, VERIFY_PORTS.bulk, VERIFY_PORTS.kernelPath, ...ISTIO_PORTS.excludedInbound];
     const extraListeners = extras.filter((p) => p.listen !== false).map((p) => ({ pod: placeOf(setup, p.to) as Pod, port: p.port }));
     await Promise.all([
       ...serverPorts.map((port) => agents.listen(server, server.ip, port)),
@@ -65,6 +70,12 @@ export async function drivePlan(setup: LiveSetup, options: { iperfSeconds: numbe
       ...extraListeners.map(({ pod, port }) => agents.listen(pod, pod.ip, port)),
     ]);
   });
+  const appsStarted = performance.now();
+  const trace = await tracing;
+  if (trace) {
+    const kernelPath = await step(KERNEL_PATH_STEP, () => finishKernelPathStep(setup, trace, appsStarted));
+    if (kernelPath) outcome.kernelPath = kernelPath;
+  }
 
   await probe('app', client, server.ip, VERIFY_PORTS.app);
   for (const port of ISTIO_PORTS.excludedInbound) await probe(`excluded-${port}`, client, server.ip, port);

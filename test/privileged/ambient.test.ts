@@ -25,7 +25,7 @@ describePrivileged('ambient backend', backendNeeds('ambient', ['iperf3']), () =>
         runId = pair.lab.runId;
         const result = await pair.verify({ iperfSeconds: 1 });
         expect(result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`)).toEqual([]);
-        expect(result.checks).toHaveLength(12);
+        expect(result.checks).toHaveLength(13);
         expect(result.throughput?.bytesReceived).toBeGreaterThan(0);
         // The plan read the path counters around each of the backend's probes.
         expect(Object.keys(result.evidence.plan.counterDeltas).sort()).toEqual(Object.values(AMBIENT_PROBES).map((p) => p.name).sort());

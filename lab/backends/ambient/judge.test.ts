@@ -4,6 +4,7 @@
 // would leave it (plan-completed fails beside it when the alteration is a failed step).
 import { describe, expect, it } from 'vitest';
 import { checkNamed, failStep, judgeRecorded } from '../../../test/support/evidence.ts';
+import { dropCounts } from '../../../test/support/kernel-path.ts';
 import type { ProxyConnection } from '../../evidence/proxy-log.ts';
 import type { VerifyEvidence } from '../../judge/plan.ts';
 import { ambientBackend } from './ambient.ts';
@@ -215,6 +216,12 @@ const breaks: Break[] = [
     },
     detail: /client\.outbound logged no iperf3 connection/,
   },
+  {
+    check: 'kernel-path',
+    how: "the app's replies to the client's address were not routed by table 100",
+    alter: (e) => dropCounts(e, e.server.name, 'tp:fib_table_lookup', ['policy-table']),
+    detail: /sig:policy-route@server 0 \(need >= 1: one per connection\)/,
+  },
 ];
 
 const CHECKS = [
@@ -230,6 +237,7 @@ const CHECKS = [
   'probes-echoed',
   'bytes-intact',
   'iperf3-through-path',
+  'kernel-path',
 ];
 
 describe.each(['same-node', 'cross-node'] as const)('ambient judge on real %s evidence', (placement) => {

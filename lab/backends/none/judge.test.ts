@@ -2,6 +2,7 @@
 // `lab verify --backend none --placement <p> --save-evidence test/fixtures/evidence`).
 import { describe, expect, it } from 'vitest';
 import { checkNamed, failStep, judgeRecorded } from '../../../test/support/evidence.ts';
+import { addCount } from '../../../test/support/kernel-path.ts';
 import type { VerifyEvidence } from '../../judge/plan.ts';
 import { noneBackend, type NoneEvidence } from './none.ts';
 
@@ -16,6 +17,12 @@ const breaks: Array<{ check: string; how: string; alter: (e: Evidence) => void; 
   { check: 'bytes-intact', how: 'the echoed digest differs', alter: (e) => Object.assign(e.plan.bulk!, { ok: false, sha256Echoed: '00', error: 'digest mismatch' }), detail: /bulk echo to .* failed: digest mismatch/ },
   { check: 'iperf3-through-path', how: 'the iperf3 server counted nothing', alter: (e) => (e.plan.throughput!.bytesReceived = 0), detail: /counted no bytes/ },
   { check: 'iperf3-through-path', how: 'iperf3 did not run', alter: (e) => failStep(e, 'iperf3', 'iperf3 timed out after 30000 ms'), detail: /the iperf3 step failed/ },
+  {
+    check: 'kernel-path',
+    how: "the traced probe's SYN left the client pod NAT-rewritten (something redirected it)",
+    alter: (e) => addCount(e, e.client.name, 'tp:net_dev_queue', ['nat', 'syn'], 1),
+    detail: /sig:nat-rewritten-tx@[^ ]*client[^ ]* 1 \(must be 0: no packet is NAT-rewritten/,
+  },
 ];
 
 describe.each(['same-node', 'cross-node'] as const)('none judge on real %s evidence', (placement) => {

@@ -5,6 +5,7 @@
 // sidecarRuleIds(flavour), as the judge does, so one list breaks both flavours.
 import { describe, expect, it } from 'vitest';
 import { checkNamed, failStep, judgeRecorded, loadEvidence } from '../../../test/support/evidence.ts';
+import { dropCounts } from '../../../test/support/kernel-path.ts';
 import type { RuleCounter } from '../../evidence/iptables.ts';
 import { sidecarRuleIds, type RulesFlavour, type SidecarRuleIds } from '../../istio/rule-ids.ts';
 import type { VerifyEvidence } from '../../judge/plan.ts';
@@ -90,6 +91,12 @@ const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: Side
   },
   { check: 'iperf3-through-path', how: 'iperf3 failed', alter: (e) => failStep(e, 'iperf3', 'iperf3: unable to write to stream socket: Broken pipe'), detail: /the iperf3 step failed: iperf3: unable to write/ },
   { check: 'iperf3-through-path', how: 'the client sidecar never saw the iperf3 connection', alter: (e) => (e.collected.clientLog = e.collected.clientLog.filter((c) => !c.originalDst.endsWith(':5201'))), detail: /client sidecar logged no iperf3 connection/ },
+  {
+    check: 'kernel-path',
+    how: "the traced probe's SYN left the client pod unrewritten (outbound was not redirected)",
+    alter: (e) => dropCounts(e, e.client.name, 'tp:net_dev_queue', ['nat', 'syn']),
+    detail: /sig:nat-rewritten-syn@client 0 \(need >= 1: one per connection\): outbound REDIRECT/,
+  },
 ];
 
 const FLAVOURS = [
@@ -114,6 +121,7 @@ describe.each(FLAVOURS)('redirect judge, %s flavour', (flavour, backend) => {
         'probes-echoed',
         'bytes-intact',
         'iperf3-through-path',
+        'kernel-path',
       ]);
     });
 

@@ -5,6 +5,7 @@
 // sidecarRuleIds and tproxyRuleIds, as the judge does, so one list breaks both flavours.
 import { describe, expect, it } from 'vitest';
 import { checkNamed, failStep, judgeRecorded, loadEvidence } from '../../../test/support/evidence.ts';
+import { addCount } from '../../../test/support/kernel-path.ts';
 import type { RuleCounter } from '../../evidence/iptables.ts';
 import { sidecarRuleIds, tproxyRuleIds, type RulesFlavour } from '../../istio/rule-ids.ts';
 import type { VerifyEvidence } from '../../judge/plan.ts';
@@ -114,6 +115,12 @@ const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: Tpro
   { check: 'probes-echoed', how: 'an excluded-port probe failed', alter: (e) => Object.assign(e.plan.probes['excluded-15020']!, { ok: false, error: 'ETIMEDOUT' }), detail: /excluded-15020: .*ETIMEDOUT/ },
   { check: 'bytes-intact', how: 'the bulk echo step failed', alter: (e) => failStep(e, 'bulk', 'read ECONNRESET'), detail: /the bulk step failed/ },
   { check: 'iperf3-through-path', how: 'iperf3 failed', alter: (e) => failStep(e, 'iperf3', 'iperf3: Cannot allocate memory'), detail: /the iperf3 step failed/ },
+  {
+    check: 'kernel-path',
+    how: "the server pod's packets were NAT-rewritten (inbound REDIRECT, not TPROXY)",
+    alter: (e) => addCount(e, e.server.name, 'tp:net_dev_queue', ['nat'], 2),
+    detail: /sig:nat-rewritten-tx@server 2 \(must be 0: inbound is not NATed/,
+  },
 ];
 
 const FLAVOURS = [
@@ -142,6 +149,7 @@ describe.each(FLAVOURS)('tproxy judge, %s flavour', (flavour, backend) => {
         'probes-echoed',
         'bytes-intact',
         'iperf3-through-path',
+        'kernel-path',
       ]);
     });
 
