@@ -23,6 +23,9 @@ export const PRIMARY: Record<Metric, { label: string; unit: string; higherIsBett
 export const BASELINES = ['none', 'redirect'] as const;
 export type Baseline = (typeof BASELINES)[number];
 
+/** Fewer paired rounds than this give no interval: resampling one or two values says nothing about 95 %. */
+export const MIN_PAIRED_ROUNDS = 3;
+
 /** Largest CI half-width (relative) a headline ratio may have, per profile (issue 12's targets). */
 export const CI_TARGETS = { quick: 0.1, default: 0.05 } as const;
 
@@ -90,7 +93,7 @@ export interface Comparison {
   backend: string;
   baseline: Baseline;
   pairs: PairedRatio[];
-  /** Median ratio over rounds with its bootstrap interval; null without a single pair. */
+  /** Median ratio over rounds with its bootstrap interval; null with fewer than MIN_PAIRED_ROUNDS pairs. */
   interval: Interval | null;
   halfWidth: number | null;
   /** True when either side's slices were not proven by a per-slice judge (the backend has none yet). */
@@ -200,7 +203,7 @@ export function analyze(results: Pick<ResultsFile, 'configuration' | 'setups' | 
           const baseSlices = slicesOf(base.id, metric);
           const pairs = pairByRound(roundValues(subjectSlices, rule), roundValues(baseSlices, rule));
           const counted = [...subjectSlices, ...baseSlices].filter((s) => exclusion(s, rule) === undefined);
-          const interval = pairs.length === 0 ? null : bootstrapInterval(pairs.map((p) => p.ratio), seededRandom(deriveSeed(seed, `${metric}|${placement}|${backend}|${baseline}`)));
+          const interval = pairs.length < MIN_PAIRED_ROUNDS ? null : bootstrapInterval(pairs.map((p) => p.ratio), seededRandom(deriveSeed(seed, `${metric}|${placement}|${backend}|${baseline}`)));
           comparisons.push({
             metric,
             placement,
@@ -244,7 +247,7 @@ const PLACEMENT_WORDS: Record<string, string> = { 'same-node': 'same node', 'cro
 export function headlineLine(c: Comparison): string {
   const where = PLACEMENT_WORDS[c.placement] ?? c.placement;
   const what = `${c.backend} vs ${c.baseline}, ${where}, ${PRIMARY[c.metric].label}`;
-  if (!c.interval) return `${what}: no paired rounds`;
+  if (!c.interval) return c.pairs.length === 0 ? `${what}: no paired rounds` : `${what}: ${c.pairs.length} paired round(s), too few for an interval (it needs ${MIN_PAIRED_ROUNDS})`;
   const { estimate, low, high, n } = c.interval;
   return `${what}: ${formatChange(estimate)} [${formatChange(low)}, ${formatChange(high)}] (n ${n}${c.unproven ? ', path unproven' : ''})`;
 }

@@ -100,6 +100,15 @@ describe('analysis', () => {
     expect(rounds('throughput', 'redirect', 'none', 'cross-node')).toEqual([1, 2, 3, 4]);
   });
 
+  it('gives no interval to fewer than three paired rounds, and says so', () => {
+    const thin = structuredClone(recorded);
+    for (const slice of thin.slices) if (slice.backend === 'redirect' && slice.metric === 'round-trip' && slice.placement === 'same-node' && slice.round >= 3) slice.path = { status: 'invalid' };
+    const c = analyze(thin, relaxed).comparisons.find((x) => x.metric === 'round-trip' && x.placement === 'same-node' && x.backend === 'redirect' && x.baseline === 'none')!;
+    expect(c.pairs).toHaveLength(2);
+    expect(c.interval).toBeNull();
+    expect(headlineLine(c)).toBe('redirect vs none, same node, p50 round trip (closed loop): 2 paired round(s), too few for an interval (it needs 3)');
+  });
+
   it('reports CPU per request and per GB, split into app, proxy and kernel', () => {
     const analysis = analyze(recorded, relaxed);
     const cost = (metric: string, backend: string) => analysis.setups.find((s) => s.metric === metric && s.backend === backend && s.placement === 'same-node')!.cpu!;
