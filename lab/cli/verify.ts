@@ -12,9 +12,19 @@ import { requireKernelFeatures, requireRoot, requireTools, UnsupportedOnKernelEr
 /** Exit code of a backend this kernel cannot run: a finding about the kernel, neither a pass nor a failed check. */
 export const EXIT_UNSUPPORTED = 3;
 
+// commander's argParser does the validation; the messages are the ones users have always seen.
+function parseBackend(value: string): string {
+  return backendByName(value).name;
+}
+
+function parsePlacement(value: string): Placement {
+  if (!(PLACEMENTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`unknown placement "${value}": valid placements are ${PLACEMENTS.join(', ')}`);
+  return value as Placement;
+}
+
 function parseIperfSeconds(value: string): number {
   const seconds = Number(value);
-  if (!(seconds > 0 && seconds <= 60)) throw new InvalidArgumentError('takes a number of seconds from 1 to 60');
+  if (!(seconds > 0 && seconds <= 60)) throw new InvalidArgumentError('--iperf-seconds takes a number of seconds from 1 to 60');
   return seconds;
 }
 
@@ -22,8 +32,8 @@ export function registerVerifyCommand(program: Command, setExit: (code: number) 
   program
     .command('verify')
     .description('build a client/server topology, install a backend, drive traffic, and judge it from kernel and proxy evidence')
-    .addOption(new Option('-b, --backend <name>', 'backend to verify').choices(backendNames()).makeOptionMandatory())
-    .addOption(new Option('-p, --placement <placement>', 'where the pods run').choices(PLACEMENTS).default('same-node'))
+    .addOption(new Option('-b, --backend <name>', `backend to verify: ${backendNames().join(', ')}`).argParser(parseBackend).makeOptionMandatory())
+    .addOption(new Option('-p, --placement <placement>', `where the pods run: ${PLACEMENTS.join(' or ')}`).argParser(parsePlacement).default('same-node'))
     .addOption(new Option('--iperf-seconds <n>', 'iperf3 duration').argParser(parseIperfSeconds).default(2))
     .option('--json', 'print the verdict as JSON')
     .option('--save-evidence <dir>', "write the run's evidence (what the plan saw and the backend collected) to <dir>/<backend>-<placement>.json")
