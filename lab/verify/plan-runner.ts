@@ -5,6 +5,7 @@ import type { PathCounters } from '../backends/descriptor.ts';
 import { ISTIO_PORTS } from '../istio/ports.ts';
 import { BULK_BYTES, VERIFY_PORTS, type ExtraProbe, type PlanOutcome, type PlanPlace } from '../judge/plan.ts';
 import type { AcceptRecord, ProbeResult } from '../traffic/agent-protocol.ts';
+import type { AgentPool } from '../traffic/agent-pool.ts';
 import { runIperf3 } from '../traffic/iperf3.ts';
 import type { Place, Pod } from '../topology/lab.ts';
 import { finishKernelPathStep, KERNEL_PATH_STEP, startKernelPathStep } from './kernel-path.ts';
@@ -39,6 +40,17 @@ function counterDelta(after: PathCounters, before: PathCounters): Record<string,
   return Object.fromEntries(Object.entries(after).map(([name, value]) => [name, value - (before[name] ?? 0)]));
 }
 
+/**
+ * The apps of the standard plan: the server app listens on its pod IPv4 address on every port the
+ * plan probes, the client app on 127.0.0.1 for the loopback question. A live setup starts them as
+ * soon as it is ready (tests and scenarios dial them too); the plan starts them again, which is a
+ * no-op for a port already listening.
+ */
+export async function startStandardApps(agents: AgentPool, client: Pod, server: Pod): Promise<void> {
+  const serverPorts = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.outsideCgroup, VERIFY_PORTS.bulk, VERIFY_PORTS.kernelPath, ...ISTIO_PORTS.excludedInbound];
+  await Promise.all([...serverPorts.map((port) => agents.listen(server, server.ip, port)), agents.listen(client, '127.0.0.1', VERIFY_PORTS.loopback)]);
+}
+
 export async function drivePlan(setup: LiveSetup, options: { iperfSeconds: number }): Promise<PlanOutcome> {
   const { client, server, agents, descriptor } = setup;
   const outcome: PlanOutcome = { probes: {}, accepts: {}, counterDeltas: {}, failures: [] };
@@ -61,14 +73,8 @@ export async function drivePlan(setup: LiveSetup, options: { iperfSeconds: numbe
   // the plan's first connection, is done: everything it counts is that probe's.
   const tracing = step(KERNEL_PATH_STEP, () => startKernelPathStep(setup));
   await step('start the apps', async () => {
-    // The server app listens on its pod IPv4 address on every port the plan probes.
-    const serverPorts = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.outsideCgroup, VERIFY_PORTS.bulk, VERIFY_PORTS.kernelPath, ...ISTIO_PORTS.excludedInbound];
     const extraListeners = extras.filter((p) => p.listen !== false).map((p) => ({ pod: placeOf(setup, p.to) as Pod, port: p.port }));
-    await Promise.all([
-      ...serverPorts.map((port) => agents.listen(server, server.ip, port)),
-      agents.listen(client, '127.0.0.1', VERIFY_PORTS.loopback),
-      ...extraListeners.map(({ pod, port }) => agents.listen(pod, pod.ip, port)),
-    ]);
+    await Promise.all([startStandardApps(agents, client, server), ...extraListeners.map(({ pod, port }) => agents.listen(pod, pod.ip, port))]);
   });
   const appsStarted = performance.now();
   const trace = await tracing;

@@ -8,6 +8,7 @@ import { AgentPool } from '../traffic/agent-pool.ts';
 import { withLab, type Lab, type Pod, type TopologySpec } from '../topology/lab.ts';
 import { collectAndJudge } from './collect.ts';
 import type { CapturedPair } from './pair.ts';
+import { startStandardApps } from './plan-runner.ts';
 
 export type { CapturedPair, VerifyOutcome } from './pair.ts';
 
@@ -38,6 +39,7 @@ export async function preparePair(
   options: { agents?: AgentPool; bystanders?: { nearClient: Pod; nearServer: Pod } } = {},
 ): Promise<CapturedPair> {
   const agents = options.agents ?? new AgentPool(lab);
+  await startStandardApps(agents, client, server);
   const [clientAgent, serverAgent] = await Promise.all([agents.agent(client), agents.agent(server)]);
   const pair: CapturedPair = {
     lab,
