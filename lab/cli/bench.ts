@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { backendNames } from '../backends/index.ts';
 import { parseBackends, parseMetrics, parsePlacements, parsePositiveInteger, parseSeed } from '../bench/options.ts';
 import { runBench, type BenchOutcome } from '../bench/run.ts';
+import { invalidRounds, RULE_SCALE_SIZES, ruleScaleTable, runRuleScale } from '../bench/rule-scale.ts';
 import { MAX_SCALE_PODS, runScaleBench } from '../bench/scale.ts';
 import { UsageError } from '../errors.ts';
 import { PLACEMENTS } from '../judge/plan.ts';
@@ -24,7 +25,14 @@ interface BenchFlags {
   name?: string;
   json?: boolean;
   scale?: string;
+  ruleScale?: string | boolean;
   latencyTool?: LatencyTool;
+}
+
+function parseRuleScaleSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new UsageError(`--rule-scale takes sizes from 0 to 1000, comma-separated: "${value}" is not one`);
+  return n;
 }
 
 /** The answer for the terminal, one line per comparison; the report holds the rest. */
@@ -79,10 +87,22 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
     .option('--name <name>', 'report name (default "quick" or "bench")')
     .addOption(new Option('--latency-tool <tool>', 'force a latency tool (default fortio when installed, else sockperf)').choices(['fortio', 'sockperf']))
     .option('--scale <pods>', `instead of the matrix: time bringing N pods up and down (1..${MAX_SCALE_PODS}), --rounds times`)
+    .option(
+      '--rule-scale [sizes]',
+      `instead of the matrix: install time and per-connection cost of the sidecar rules, iptables against native nftables, REDIRECT and TPROXY, as every excluded list grows (default 0,${RULE_SCALE_SIZES.join(',')}); --rounds rounds`,
+    )
     .option('--json', 'print the comparisons as JSON')
     .action(async (flags: BenchFlags) => {
       const rounds = flags.rounds === undefined ? undefined : parsePositiveInteger('--rounds', flags.rounds, 1000);
       if (flags.name !== undefined && !/^[\w.-]+$/.test(flags.name)) throw new UsageError('--name takes letters, digits, ".", "_" and "-"');
+      if (flags.ruleScale !== undefined) {
+        const sizes = typeof flags.ruleScale === 'string' ? flags.ruleScale.split(',').map((s) => parseRuleScaleSize(s)) : undefined;
+        const result = await runRuleScale({ ...(sizes ? { sizes } : {}), ...(rounds === undefined ? {} : { rounds }) });
+        if (flags.json) printJson(result);
+        else for (const line of ruleScaleTable(result)) process.stdout.write(line + '\n');
+        setExit(invalidRounds(result) === 0 ? 0 : 1);
+        return;
+      }
       if (flags.scale !== undefined) {
         const pods = parsePositiveInteger('--scale', flags.scale, MAX_SCALE_PODS);
         const outcome = await runScaleBench({ pods, ...(rounds === undefined ? {} : { repeats: rounds }), ...(flags.out ? { outDir: flags.out } : {}), ...(flags.name ? { name: flags.name } : {}) });
