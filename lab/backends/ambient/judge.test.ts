@@ -130,13 +130,9 @@ const breaks: Break[] = [
   },
   {
     check: 'proxy-traffic-not-recaptured',
-    how: "an outbound listener accepted the proxy's own upstream connection",
-    alter: (e) => {
-      const proxy = proxyOfPod(e, e.client.name);
-      const first = proxy.connections.find((c) => c.listener === listenerName(e.client.name, 'outbound'))!;
-      proxy.connections.push({ ...first, client: first.upstreamSrc, originalDst: `${e.server.ip}:9083` });
-    },
-    detail: /an outbound listener accepted the proxy's own connection/,
+    how: "the proxy's own connection into the server pod was redirected again",
+    alter: (e) => (e.plan.counterDeltas['captured-pair']![counterNames.redirectInbound(e.server.name)] = 2),
+    detail: /REDIRECT to 15006 packets \+2, expected \+1/,
   },
   {
     check: 'proxy-traffic-not-recaptured',
