@@ -8,7 +8,21 @@ import type { AcceptRecord, AgentReply, AgentRequest, BulkResult, ConnectLoopRes
 
 const accepts: AcceptRecord[] = [];
 
+/** host:port this agent already listens on: asking again is a no-op, as for the lab's AgentPool. */
+const listening = new Map<string, Promise<void>>();
+
 function listen(host: string, port: number): Promise<void> {
+  const key = `${host}:${port}`;
+  let started = listening.get(key);
+  if (!started) {
+    started = startListening(host, port);
+    listening.set(key, started);
+    started.catch(() => listening.delete(key));
+  }
+  return started;
+}
+
+function startListening(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const server = createServer((socket) => {
       const record: AcceptRecord = { port, peer: socket.remoteAddress ?? '?', peerPort: socket.remotePort ?? 0, bytes: 0 };

@@ -17,10 +17,9 @@ describePrivileged('conntrack entries per 1000 connections', ['haproxy', 'conntr
   const costs = new Map<string, ConntrackCost>();
 
   it.each(backends)('%s: 1000 short connections client -> server, entries counted in every lab namespace', async (backend) => {
-    const cost = await withCapturedPair(backend, 'same-node', async ({ lab, server, clientAgent, serverAgent }) => {
-      await serverAgent.listen(server.ip, VERIFY_PORTS.app);
-      return measureConntrackCost(lab, () => clientAgent.connectLoop(server.ip, VERIFY_PORTS.app, { count: CONNECTIONS, maxSeconds: 40, concurrency: 4 }));
-    });
+    const cost = await withCapturedPair(backend, 'same-node', async ({ lab, server, clientAgent }) =>
+      measureConntrackCost(lab, () => clientAgent.connectLoop(server.ip, VERIFY_PORTS.app, { count: CONNECTIONS, maxSeconds: 40, concurrency: 4 })),
+    );
     costs.set(backend, cost);
     process.stdout.write(`conntrack ${backend}: ${cost.entriesPer1000} entries per 1000 connections ${JSON.stringify(cost.byPlace)}\n`);
     expect(cost.connections).toBe(CONNECTIONS);

@@ -39,8 +39,6 @@ describePrivileged('faults', ['haproxy', 'iperf3', 'iptables-restore', 'bpftool'
 
   it('redirect: the server sidecar SIGKILLed mid-stream fails the traffic, and nothing reaches the app around it', async () => {
     await withCapturedPair('redirect', 'same-node', async ({ lab, client, server, clientAgent, serverAgent }) => {
-      // The apps the plan would start: the server listens on the ports this test dials.
-      for (const port of [VERIFY_PORTS.app, VERIFY_PORTS.bulk]) await serverAgent.listen(server.ip, port);
       // Before: the path works and every connection the app accepts comes from the sidecar.
       expect((await clientAgent.probe(server.ip, VERIFY_PORTS.app)).ok).toBe(true);
       const acceptsBefore = await serverAgent.accepts();
