@@ -161,7 +161,7 @@ describePrivileged('operator scripts (scripts/*.mjs)', { tools: ['iperf3', 'hapr
 
   it('iperf3.mjs interrupted by Ctrl-C during its test exits 130 and leaves nothing of its run', async () => {
     const script = new Script('iperf3.mjs', ['--backend', 'sockmap', '--seconds', '30']);
-    expect(await script.waitFor(/path proven; iperf3/, 120_000)).toBe(true);
+    expect(await script.waitFor(/path proven; iperf3/, 120_000), script.stdout + script.stderr).toBe(true);
     const runId = script.runId()!;
     // Let the test get going: the iperf3 server and client are up, the programs redirect.
     await new Promise((r) => setTimeout(r, 2000));
