@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendDescriptor, PathCounters } from '../backends/descriptor.ts';
 import { redirectBackendOf } from '../backends/redirect/redirect.ts';
-import { sidecarRules } from '../backends/redirect/rules.ts';
+import { sidecarRules } from '../backends/sidecar-rules.ts';
 import { prepareTproxyPod, tproxyBackendOf } from '../backends/tproxy/tproxy.ts';
 import { packetsOfRule, type IptablesSnapshot } from '../evidence/iptables.ts';
 import { ISTIO_PORTS } from '../istio/ports.ts';

@@ -11,7 +11,7 @@ import { countersAccountFor } from '../../judge/slice.ts';
 import { startSidecars } from '../../proxy/sidecar.ts';
 import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
 import { judgeRedirect, type RedirectEvidence } from './checks.ts';
-import { sidecarRules } from './rules.ts';
+import { sidecarRules } from '../sidecar-rules.ts';
 
 const SHOWN: Record<RulesFlavour, Pick<BackendDescriptor, 'description' | 'display'>> = {
   iptables: { description: "Istio sidecar, iptables nat REDIRECT to 15001/15006 (istio-iptables' default mode)", display: { label: 'redirect', color: '#E69F00' } },

@@ -16,7 +16,7 @@ import { countersAccountFor } from '../../judge/slice.ts';
 import { startSidecars } from '../../proxy/sidecar.ts';
 import type { Lab, Pod } from '../../topology/lab.ts';
 import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
-import { sidecarRules, type SidecarRules } from '../redirect/rules.ts';
+import { sidecarRules, type SidecarRules } from '../sidecar-rules.ts';
 import { judgeTproxy, type IpRoute, type IpRule, type TproxyEvidence } from './checks.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
 

@@ -3,15 +3,15 @@
 // back with `iptables-save -c`), and native nftables (Istio's `nativeNftables`, 1.27+: one `nft -f`
 // transaction per pod, read back with `nft -j list ruleset`). Both readers give the same
 // RuleCounter shape, and sidecarRuleIds(flavour) names the rules in it, so one judge serves both.
-import { readIptables, type IptablesSnapshot } from '../../evidence/iptables.ts';
-import { readNft } from '../../evidence/nft.ts';
-import type { KernelFeature } from '../../features/names.ts';
-import { iptablesRestore } from '../../host/iptables.ts';
-import { nftApply } from '../../host/nft.ts';
-import { redirectModeNatTable, tproxyModeRemoval, tproxyModeTables } from '../../istio/iptables.ts';
-import { nftablesRemoval, redirectModeNftables, tproxyModeNftables } from '../../istio/nftables.ts';
-import type { RulesFlavour } from '../../istio/rule-ids.ts';
-import type { IstioCaptureConfig, TproxyCaptureConfig } from '../../istio/sidecar-config.ts';
+import { readIptables, type IptablesSnapshot } from '../evidence/iptables.ts';
+import { readNft } from '../evidence/nft.ts';
+import type { KernelFeature } from '../features/names.ts';
+import { iptablesRestore } from '../host/iptables.ts';
+import { nftApply } from '../host/nft.ts';
+import { redirectModeNatTable, tproxyModeRemoval, tproxyModeTables } from '../istio/iptables.ts';
+import { nftablesRemoval, redirectModeNftables, tproxyModeNftables } from '../istio/nftables.ts';
+import type { RulesFlavour } from '../istio/rule-ids.ts';
+import type { IstioCaptureConfig, TproxyCaptureConfig } from '../istio/sidecar-config.ts';
 
 export interface SidecarRules {
   flavour: RulesFlavour;
