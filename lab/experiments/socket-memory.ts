@@ -3,7 +3,6 @@
 // the host's TCP memory in pages (/proc/net/sockstat "TCP: ... mem", one figure for the whole
 // kernel), and how often TCP entered memory pressure in the pod's namespace (TcpExt
 // TCPMemoryPressures). The thresholds the kernel compares that figure with are net.ipv4.tcp_mem.
-import { readFileSync } from 'node:fs';
 import type { Lab, Place } from '../topology/lab.ts';
 
 export interface SocketMemory {
@@ -31,17 +30,6 @@ export interface MemorySample {
   /** TcpExt TCPMemoryPressures in the pod's namespace (a running count). */
   memoryPressures: number;
   sockets: SocketMemory[];
-}
-
-/**
- * net.ipv4.tcp_mem in pages (Documentation/networking/ip-sysctl.rst): below `min` TCP does not
- * moderate its memory; above `pressure` it enters memory pressure (and leaves it below `min`);
- * `max` is the most all TCP sockets may queue.
- */
-export interface TcpMemLimits {
-  min: number;
-  pressure: number;
-  max: number;
 }
 
 const field = (skmem: string, name: string) => Number(new RegExp(`(?:^|,)${name}(\\d+)`).exec(skmem)?.[1] ?? Number.NaN);
@@ -74,17 +62,6 @@ export function parseNetstatCounter(text: string, section: string, name: string)
   const index = header?.indexOf(name) ?? -1;
   if (index < 0 || values?.[index] === undefined) throw new Error(`no ${section} ${name} in /proc/net/netstat`);
   return Number(values[index]);
-}
-
-export function parseTcpMem(text: string): TcpMemLimits {
-  const [min, pressure, max] = text.trim().split(/\s+/).map(Number);
-  if (min === undefined || pressure === undefined || max === undefined) throw new Error(`unexpected tcp_mem: ${text}`);
-  return { min, pressure, max };
-}
-
-/** net.ipv4.tcp_mem, which is one setting for the whole host (not per namespace). */
-export function readTcpMemLimits(): TcpMemLimits {
-  return parseTcpMem(readFileSync('/proc/sys/net/ipv4/tcp_mem', 'utf8'));
 }
 
 const SEPARATOR = '--lab-sample--';

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseIperf3Run } from './iperf3-run.ts';
 import { pressureChecks, receiverSocket, type PressureResult } from './sockmap-pressure.ts';
-import { parseNetstatCounter, parseSockstatTcpPages, parseSsMemory, parseTcpMem } from './socket-memory.ts';
+import { parseTcpMem } from '../host/sysctl.ts';
+import { parseNetstatCounter, parseSockstatTcpPages, parseSsMemory } from './socket-memory.ts';
 import { findTcpMemcgRoot } from './tcp-memcg.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/sockmap-pressure/${name}`, import.meta.url), 'utf8');

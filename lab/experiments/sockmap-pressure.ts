@@ -33,7 +33,8 @@ import { ISTIO_PORTS } from '../istio/ports.ts';
 import type { Check } from '../judge/check.ts';
 import { withLab, type Lab, type Pod } from '../topology/lab.ts';
 import { runIperf3Detailed, type Iperf3Run } from './iperf3-run.ts';
-import { MemorySampler, readTcpMemLimits, type MemorySample, type SocketMemory, type TcpMemLimits } from './socket-memory.ts';
+import { readTcpMemLimits, type TcpMemLimits } from '../host/sysctl.ts';
+import { MemorySampler, type MemorySample, type SocketMemory } from './socket-memory.ts';
 import { createTcpMemcg, type TcpMemcg, type TcpMemcgUsage } from './tcp-memcg.ts';
 
 export const PRESSURE_POD = 'app';

@@ -167,7 +167,7 @@ async function runIperf3Client(lab: Lab, options: Iperf3Options & Iperf3Modes): 
   }
 }
 
-export async function runIperf3(lab: Lab, options: Iperf3Options): Promise<ThroughputResult> {
+export async function runIperf3(lab: Lab, options: Iperf3Options & Pick<Iperf3Modes, 'bitrate'>): Promise<ThroughputResult> {
   return parseIperf3Json(await runIperf3Client(lab, options));
 }
 

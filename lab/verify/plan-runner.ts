@@ -8,6 +8,7 @@ import type { AcceptRecord, ProbeResult } from '../traffic/agent-protocol.ts';
 import type { AgentPool } from '../traffic/agent-pool.ts';
 import { runIperf3 } from '../traffic/iperf3.ts';
 import type { Place, Pod } from '../topology/lab.ts';
+import { verifyIperfPace } from './iperf-pace.ts';
 import { finishKernelPathStep, KERNEL_PATH_STEP, startKernelPathStep } from './kernel-path.ts';
 import type { CapturedPair as LiveSetup } from './pair.ts';
 
@@ -92,7 +93,10 @@ export async function drivePlan(setup: LiveSetup, options: { iperfSeconds: numbe
 
   const bulk = await step('bulk', async () => (await agents.agent(client)).bulk(server.ip, VERIFY_PORTS.bulk, BULK_BYTES));
   if (bulk) outcome.bulk = bulk;
-  const throughput = await step('iperf3', () => runIperf3(setup.lab, { client, server, address: server.ip, port: VERIFY_PORTS.iperf, seconds: options.iperfSeconds, length: '64K' }));
+  const throughput = await step('iperf3', async () => {
+    const bitrate = String(await verifyIperfPace(options.iperfSeconds));
+    return runIperf3(setup.lab, { client, server, address: server.ip, port: VERIFY_PORTS.iperf, seconds: options.iperfSeconds, length: '64K', bitrate });
+  });
   if (throughput) outcome.throughput = throughput;
   await new Promise((r) => setTimeout(r, LOG_SETTLE_MS));
 
