@@ -27,9 +27,13 @@ describe('BPF evidence over time', () => {
   it('stops after maxSamples, counting failed reads too', async () => {
     let reads = 0;
     const sampler = MapSampler.start('/sys/fs/bpf/none', { intervalMs: 1, maxSamples: 3, read: () => (reads++, Promise.reject(new Error('gone'))) });
-    await new Promise((r) => setTimeout(r, 60));
+    // Bounded wait for the third read (a busy machine delays timers), then time for a fourth that must not come.
+    for (let waited = 0; sampler.failedReads.count < 3 && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
     await sampler.stop();
     expect(reads).toBe(3);
     expect(sampler.sampleCount).toBe(0);
+    // Failed reads are kept with their error: "no sample" is told apart from "an empty map".
+    expect(sampler.failedReads).toEqual({ count: 3, first: 'gone' });
   });
 });

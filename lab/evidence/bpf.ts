@@ -1,6 +1,7 @@
 // BPF evidence over time: map contents sampled while traffic flows, and counter movement between
 // two readings. Reads only (lab/bpf/maps.ts); loading, building and statistics live in lab/bpf.
 import { readMap, type MapEntry } from '../bpf/maps.ts';
+import { PeriodicSampler } from './periodic-sampler.ts';
 
 /** The difference between two counter snapshots (what one phase of a run added). */
 export function counterDelta<Name extends string>(after: Record<Name, number>, before: Record<Name, number>): Record<Name, number> {
@@ -13,17 +14,9 @@ export function counterDelta<Name extends string>(after: Record<Name, number>, b
  * readMap). Bounded by maxSamples and by stop(); `lab.own(sampler)` makes teardown stop it.
  */
 export class MapSampler<K = unknown, V = unknown> {
-  private readonly samples: Array<{ at: number; entries: MapEntry<K, V>[] }> = [];
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> = Promise.resolve();
-  private errors = 0;
-  private stopped = false;
-
   private constructor(
     readonly pinned: string,
-    private readonly intervalMs: number,
-    private readonly maxSamples: number,
-    private readonly read: (pinned: string) => Promise<MapEntry<K, V>[]>,
+    private readonly readings: PeriodicSampler<{ at: number; entries: MapEntry<K, V>[] }>,
   ) {}
 
   /** `read` defaults to readMap; tests give their own. */
@@ -31,32 +24,20 @@ export class MapSampler<K = unknown, V = unknown> {
     pinned: string,
     options: { intervalMs: number; maxSamples: number; read?: (pinned: string) => Promise<MapEntry<K, V>[]> },
   ): MapSampler<K, V> {
-    const sampler = new MapSampler<K, V>(pinned, options.intervalMs, options.maxSamples, options.read ?? ((p) => readMap<K, V>(p)));
-    sampler.schedule();
-    return sampler;
-  }
-
-  private schedule(): void {
-    if (this.stopped || this.samples.length + this.errors >= this.maxSamples) return;
-    this.timer = setTimeout(() => {
-      this.inFlight = this.sample().then(() => this.schedule());
-    }, this.intervalMs);
+    const read = options.read ?? ((p: string) => readMap<K, V>(p));
+    const readings = PeriodicSampler.start({ intervalMs: options.intervalMs, maxSamples: options.maxSamples, read: async () => ({ at: Date.now(), entries: await read(pinned) }) });
+    return new MapSampler<K, V>(pinned, readings);
   }
 
   /** Takes one sample now (also usable on demand, e.g. while a connection is held open). */
-  async sample(): Promise<void> {
-    try {
-      this.samples.push({ at: Date.now(), entries: await this.read(this.pinned) });
-    } catch {
-      // The map disappears when the run tears down under a sampler that was not stopped.
-      this.errors++;
-    }
+  sample(): Promise<void> {
+    return this.readings.sampleNow();
   }
 
   /** Every distinct key seen in any sample (keyed by its JSON), with how many samples held it. */
   distinctKeys(): Map<string, { key: K; samples: number }> {
     const seen = new Map<string, { key: K; samples: number }>();
-    for (const { entries } of this.samples) {
+    for (const { entries } of this.readings.samples) {
       for (const entry of entries) {
         const id = JSON.stringify(entry.key);
         const known = seen.get(id);
@@ -69,21 +50,24 @@ export class MapSampler<K = unknown, V = unknown> {
 
   /** Every sample taken, oldest first (for questions about what the map held at one moment). */
   snapshots(): ReadonlyArray<{ at: number; entries: readonly MapEntry<K, V>[] }> {
-    return this.samples;
+    return this.readings.samples;
   }
 
   get sampleCount(): number {
-    return this.samples.length;
+    return this.readings.samples.length;
+  }
+
+  /** Reads that failed (the map disappears when a run tears down under a sampler not yet stopped). */
+  get failedReads(): { count: number; first?: string } {
+    return this.readings.failedReads;
   }
 
   /** The largest number of entries one sample held. */
   get peakEntries(): number {
-    return Math.max(0, ...this.samples.map((s) => s.entries.length));
+    return Math.max(0, ...this.readings.samples.map((s) => s.entries.length));
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.inFlight;
+  stop(): Promise<void> {
+    return this.readings.stop();
   }
 }

@@ -3,6 +3,7 @@
 // the host's TCP memory in pages (/proc/net/sockstat "TCP: ... mem", one figure for the whole
 // kernel), and how often TCP entered memory pressure in the pod's namespace (TcpExt
 // TCPMemoryPressures). The thresholds the kernel compares that figure with are net.ipv4.tcp_mem.
+import { PeriodicSampler } from '../evidence/periodic-sampler.ts';
 import type { Lab, Place } from '../topology/lab.ts';
 
 export interface SocketMemory {
@@ -85,45 +86,20 @@ export async function sampleMemory(lab: Lab, place: Place, startedAt: number): P
  * run one after another, never overlapping; `lab.own(sampler)` makes the run's teardown stop it.
  */
 export class MemorySampler {
-  private readonly samples: MemorySample[] = [];
   private readonly startedAt = performance.now();
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> = Promise.resolve();
-  private stopped = false;
-  errors = 0;
+  private readonly readings: PeriodicSampler<MemorySample>;
 
-  private constructor(
-    private readonly lab: Lab,
-    private readonly place: Place,
-    private readonly intervalMs: number,
-    private readonly maxSamples: number,
-  ) {}
-
-  static start(lab: Lab, place: Place, options: { intervalMs: number; maxSamples: number }): MemorySampler {
-    const sampler = new MemorySampler(lab, place, options.intervalMs, options.maxSamples);
-    sampler.inFlight = sampler.sample().then(() => sampler.schedule());
-    return sampler;
+  private constructor(lab: Lab, place: Place, options: { intervalMs: number; maxSamples: number }) {
+    this.readings = PeriodicSampler.start({ ...options, readAtStart: true, read: () => sampleMemory(lab, place, this.startedAt) });
   }
 
-  private schedule(): void {
-    if (this.stopped || this.samples.length + this.errors >= this.maxSamples) return;
-    this.timer = setTimeout(() => {
-      this.inFlight = this.sample().then(() => this.schedule());
-    }, this.intervalMs);
+  static start(lab: Lab, place: Place, options: { intervalMs: number; maxSamples: number }): MemorySampler {
+    return new MemorySampler(lab, place, options);
   }
 
   /** One sample now, between the scheduled ones (waits for one in flight first). */
-  async sampleNow(): Promise<void> {
-    await this.inFlight;
-    if (!this.stopped) await this.sample();
-  }
-
-  private async sample(): Promise<void> {
-    try {
-      this.samples.push(await sampleMemory(this.lab, this.place, this.startedAt));
-    } catch {
-      this.errors++;
-    }
+  sampleNow(): Promise<void> {
+    return this.readings.sampleNow();
   }
 
   /** Milliseconds since this sampler started (the samples' time base). */
@@ -132,12 +108,15 @@ export class MemorySampler {
   }
 
   all(): readonly MemorySample[] {
-    return this.samples;
+    return this.readings.samples;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.inFlight;
+  /** Readings that failed (a namespace gone under a sampler not yet stopped), with the first error. */
+  get failedReads(): { count: number; first?: string } {
+    return this.readings.failedReads;
+  }
+
+  stop(): Promise<void> {
+    return this.readings.stop();
   }
 }
