@@ -1,3 +1,4 @@
+import { backendNames } from '../../lab/backends/index.ts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseBackends, parseMetrics, parsePinMode, parsePlacements, parsePositiveInteger, parseSeed, ROUNDS, SLICE_SECONDS } from '../../lab/bench/options.ts';
@@ -74,6 +75,9 @@ describe('bench profiles and timing', () => {
     expect(full.metrics).toEqual([...METRICS]);
     expect(full.pinning.mode).toBe('pods');
     expect(resolveConfiguration({ rounds: 2 }, driver).profile).toBe('custom');
+    // Without --backends, quick measures its five and the default profile every registered backend.
+    expect(resolveConfiguration({ quick: true }, driver).backends).toEqual(['none', 'redirect', 'tproxy', 'sockmap', 'tc']);
+    expect(resolveConfiguration({}, driver).backends).toEqual(backendNames());
     expect(resolveConfiguration({ pin: 'off' }, driver).pinning).toEqual({ mode: 'off', clientCpus: [], serverCpus: [] });
   });
 });
