@@ -9,7 +9,7 @@ const PINNED_FILTER_JSON =
 describe('parseBpfFilters', () => {
   it('keeps the BPF filter with its program id and direct-action flag, and skips the protocol head', () => {
     expect(parseBpfFilters(PINNED_FILTER_JSON, 'veth-client', 'egress')).toEqual([
-      { device: 'veth-client', direction: 'egress', programName: 'app_inbound', programId: 1752, directAction: true },
+      { device: 'veth-client', direction: 'egress', pref: 49152, programName: 'app_inbound', programId: 1752, directAction: true },
     ]);
   });
 
@@ -21,7 +21,7 @@ describe('parseBpfFilters', () => {
   it('reports a filter attached without direct-action as such', () => {
     const json = JSON.stringify([{ kind: 'bpf', options: { bpf_name: 'x', prog: { id: 7, name: 'ztunnel_host_in' } } }]);
     expect(parseBpfFilters(json, 'veth-ztunnel-1', 'ingress')).toEqual([
-      { device: 'veth-ztunnel-1', direction: 'ingress', programName: 'ztunnel_host_in', programId: 7, directAction: false },
+      { device: 'veth-ztunnel-1', direction: 'ingress', pref: 0, programName: 'ztunnel_host_in', programId: 7, directAction: false },
     ]);
   });
 });

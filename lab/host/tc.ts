@@ -33,6 +33,8 @@ export async function attachBpfFilter(netns: string, device: string, direction: 
 export interface TcBpfFilter {
   device: string;
   direction: TcDirection;
+  /** The filter's priority on its hook: tc runs a hook's filters in ascending pref order. */
+  pref: number;
   /** Kernel program name (truncated to 15 characters by the kernel). */
   programName: string;
   programId: number;
@@ -41,6 +43,7 @@ export interface TcBpfFilter {
 
 interface TcFilterJson {
   kind?: string;
+  pref?: number;
   options?: { bpf_name?: string; 'direct-action'?: boolean; prog?: { id?: number; name?: string } };
 }
 
@@ -50,7 +53,7 @@ export function parseBpfFilters(json: string, device: string, direction: TcDirec
   return entries.flatMap((entry) => {
     const prog = entry.options?.prog;
     if (entry.kind !== 'bpf' || prog?.id === undefined) return [];
-    return [{ device, direction, programName: prog.name ?? entry.options?.bpf_name ?? '', programId: prog.id, directAction: entry.options?.['direct-action'] === true }];
+    return [{ device, direction, pref: entry.pref ?? 0, programName: prog.name ?? entry.options?.bpf_name ?? '', programId: prog.id, directAction: entry.options?.['direct-action'] === true }];
   });
 }
 

@@ -21,6 +21,12 @@ export interface FilterFinding {
   program: Pick<ProgramStats, 'id' | 'name' | 'runCount'>;
   /** The filter tc lists on that device and direction running that program id in direct-action mode, if any. */
   found?: TcBpfFilter;
+  /**
+   * Other BPF filters on the same hook that tc runs before the lab's (a lower pref), or every other
+   * one when the lab's is missing: a neighbour returning TC_ACT_OK there ends the hook before the
+   * lab's program runs (tc-filters-not-shadowed).
+   */
+  ahead: TcBpfFilter[];
 }
 
 export interface TcEvidence {
@@ -51,8 +57,10 @@ export async function findFilters(object: LoadedObject, expected: readonly Attac
   return Promise.all(
     expected.map(async (a) => {
       const { id, name, runCount } = programs.get(a.program)!;
-      const found = (await listBpfFilters(a.netns, a.device, a.direction)).find((f) => f.programId === id && f.directAction);
-      return { expected: a, program: { id, name, runCount }, ...(found ? { found } : {}) };
+      const listed = await listBpfFilters(a.netns, a.device, a.direction);
+      const found = listed.find((f) => f.programId === id && f.directAction);
+      const ahead = listed.filter((f) => f.programId !== id && (found === undefined || f.pref < found.pref));
+      return { expected: a, program: { id, name, runCount }, ...(found ? { found } : {}), ahead };
     }),
   );
 }

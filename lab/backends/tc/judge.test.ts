@@ -23,8 +23,10 @@ const load = (placement: Placement): Evidence => JSON.parse(recorded[placement])
 
 const CHECKS = [
   'tc-filters-attached',
+  'tc-filters-not-shadowed',
   'probes-echoed',
   'redirect-counters',
+  'steered-connections-accepted',
   'trace-shows-redirects',
   'outbound-original-dst-logged',
   'inbound-original-dst-logged',
@@ -59,9 +61,41 @@ interface Mutation {
   /** The check's detail must say this. */
   says: string | RegExp;
   only?: Placement;
+  /** Checks that fail beside it because they read the same evidence (a dropped log line is also an unaccounted steered connection). */
+  also?: readonly string[];
 }
 
+/** Another component's filter listed ahead of one of the lab's (pref 1, before the lab's 49152). */
+const neighbourAhead = (e: Evidence, program: string, name: string) => {
+  const finding = e.collected.filters.find((f) => f.expected.program === program && (program !== 'app_outbound' || f.expected.device === e.client.hostVeth))!;
+  finding.ahead = [{ device: finding.expected.device, direction: finding.expected.direction, pref: 1, programName: name, programId: 99999, directAction: true }];
+};
+const dropTrace = (e: Evidence, prefix: string) => {
+  const before = e.collected.trace.length;
+  e.collected.trace = e.collected.trace.filter((l) => !l.message.startsWith(prefix));
+  expect(e.collected.trace.length).toBeLessThan(before);
+};
+
 const MUTATIONS: Mutation[] = [
+  {
+    check: 'steered-connections-accepted',
+    broken: "the steered SYNs died before the proxy's listener (a martian drop under src_valid_mark=1 in the proxy namespace): the steering traced them, no proxy logged them",
+    mutate: (e) => {
+      // The kernel-path probe's connection: no other check reads its log line.
+      const traced = `${e.server.ip}:8085`;
+      for (const p of e.collected.nodeProxies) p.connections = p.connections.filter((c) => c.originalDst !== traced);
+    },
+    says: /[12] of \d+ source->destination pairs steered to a proxy listener \("tc assign"\) but logged by no node proxy: 198\.18\.1\.1[02]->198\.18\.[12]\.1[01]:8085/,
+  },
+  {
+    check: 'tc-filters-not-shadowed',
+    broken: "a TC_ACT_OK neighbour ahead of ztunnel_host_ingress on the node proxy's veth: it is listed but never acts",
+    mutate: (e) => {
+      neighbourAhead(e, 'ztunnel_host_ingress', 'neighbour_ok');
+      dropTrace(e, 'tc proxy-to-pod ');
+    },
+    says: /bpf filter pref 1 'neighbour_ok' \(id 99999\) runs ahead of ztunnel_host_ingress \(pref 49152\) on node-[ab]\/veth-ztunnel-\d ingress, and ztunnel_host_ingress traced no connection from a node proxy to a pod/,
+  },
   {
     check: 'tc-filters-attached',
     broken: 'tc no longer lists app_inbound on the server veth',
@@ -111,7 +145,7 @@ const MUTATIONS: Mutation[] = [
     check: 'redirect-counters',
     broken: 'captured packets found no proxy and were dropped',
     mutate: (e) => (e.collected.counters.no_proxy = 3),
-    says: 'packets were dropped or found no proxy',
+    says: '3 packets of captured pods were dropped: their node has no proxy in tc_proxies',
   },
   {
     check: 'redirect-counters',
@@ -134,6 +168,7 @@ const MUTATIONS: Mutation[] = [
   {
     check: 'outbound-original-dst-logged',
     broken: "the client node proxy logged its own listener instead of the app's original destination",
+    also: ['steered-connections-accepted'],
     mutate: (e) => {
       const app = `${e.server.ip}:8080`;
       const proxy = clientProxy(e);
@@ -154,6 +189,7 @@ const MUTATIONS: Mutation[] = [
   {
     check: 'inbound-original-dst-logged',
     broken: "the server node proxy's inbound listener never saw the uncaptured pod's connection",
+    also: ['steered-connections-accepted'],
     mutate: (e) => dropConnections(serverProxy(e), (c) => c.listener === 'inbound' && c.originalDst === `${e.server.ip}:${TC_PROBES.uncapturedToCaptured.port}`),
     says: 'inbound listener',
   },
@@ -164,9 +200,20 @@ const MUTATIONS: Mutation[] = [
     says: /the app saw peers 198\.18\.1\.1[12] \(node proxy 198\.18\.[12]\.1[24]\)/,
   },
   {
+    check: 'server-saw-node-proxy',
+    broken: 'a second connection on the probe\'s port reached the server app from the uncaptured client directly, beside the one through the proxy',
+    mutate: (e) => {
+      const port = TC_PROBES.uncapturedToCaptured.port;
+      const through = e.plan.accepts[e.server.name]!.find((a) => a.port === port)!;
+      e.plan.accepts[e.server.name]!.push({ ...through, peer: e.bystanders!.nearClient.ip });
+    },
+    says: /the app saw peers 198\.18\.[12]\.1[24], 198\.18\.1\.1[12] \(node proxy 198\.18\.[12]\.1[24]\)/,
+  },
+  {
     check: CROSS_NODE_ONLY,
     only: 'cross-node',
     broken: "the server node's proxy did not capture the client node proxy's upstream connection",
+    also: ['steered-connections-accepted'],
     mutate: (e) => dropConnections(serverProxy(e), (c) => c.listener === 'inbound' && c.originalDst === `${e.server.ip}:8080` && c.client.startsWith(`${clientProxy(e).ip}:`)),
     says: 'no connection logged',
   },
@@ -281,6 +328,7 @@ const MUTATIONS: Mutation[] = [
   {
     check: 'iperf3-through-path',
     broken: 'iperf3 went around the client node proxy',
+    also: ['steered-connections-accepted'],
     mutate: (e) => dropConnections(clientProxy(e), (c) => c.originalDst === `${e.server.ip}:5201`),
     says: 'logged no iperf3 connection',
   },
@@ -289,7 +337,7 @@ const MUTATIONS: Mutation[] = [
 const failing = (e: Evidence) => judgeTc(e).filter((c) => !c.ok);
 
 describe.each(PLACEMENTS)('tc judge, %s evidence', (placement) => {
-  const expected = placement === 'cross-node' ? [...CHECKS.slice(0, 7), CROSS_NODE_ONLY, ...CHECKS.slice(7)] : CHECKS;
+  const expected = placement === 'cross-node' ? [...CHECKS.slice(0, 9), CROSS_NODE_ONLY, ...CHECKS.slice(9)] : CHECKS;
 
   it('passes every check, with the names users know, in order', () => {
     const checks = judgeTc(load(placement));
@@ -306,6 +354,22 @@ describe.each(PLACEMENTS)('tc judge, %s evidence', (placement) => {
     expect(failing(evidence)).toEqual([]);
   });
 
+  it("fails tc-filters-not-shadowed, naming the neighbour, when a TC_ACT_OK filter ahead of app_outbound keeps it from the client's connections", () => {
+    const evidence = load(placement);
+    neighbourAhead(evidence, 'app_outbound', 'neighbour_ok');
+    dropTrace(evidence, `tc outbound ${evidence.client.ip}->`);
+    const shadowed = judgeTc(evidence).find((c) => c.name === 'tc-filters-not-shadowed')!;
+    expect(shadowed.ok).toBe(false);
+    expect(shadowed.detail).toMatch(/bpf filter pref 1 'neighbour_ok' \(id 99999\) runs ahead of app_outbound \(pref 49152\) on node-a\/veth-client ingress, and app_outbound traced no connection of client \(198\.18\./);
+  });
+
+  it('tolerates a filter ahead of app_outbound while app_outbound still acts on the client\'s connections (a TC_ACT_PIPE neighbour)', () => {
+    const evidence = load(placement);
+    neighbourAhead(evidence, 'app_outbound', 'neighbour_pipe');
+    expect(failing(evidence)).toEqual([]);
+    expect(judgeTc(evidence).find((c) => c.name === 'tc-filters-not-shadowed')!.detail).toMatch(/'neighbour_pipe' .* runs ahead of app_outbound .*, and app_outbound still acted: \d+ connection\(s\) of client/);
+  });
+
   it('has at least one failing case for every check', () => {
     const covered = new Set(MUTATIONS.filter((m) => !m.only || m.only === placement).map((m) => m.check));
     expect(expected.filter((name) => !covered.has(name))).toEqual([]);
@@ -316,8 +380,8 @@ describe.each(PLACEMENTS)('tc judge, %s evidence', (placement) => {
       const evidence = load(placement);
       m.mutate(evidence);
       const failed = failing(evidence);
-      expect(failed.map((c) => c.name)).toEqual([m.check]);
-      expect(failed[0]!.detail).toMatch(m.says);
+      expect(failed.map((c) => c.name).sort()).toEqual([m.check, ...(m.also ?? [])].sort());
+      expect(failed.find((c) => c.name === m.check)!.detail).toMatch(m.says);
     });
   }
 

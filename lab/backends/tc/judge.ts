@@ -8,6 +8,7 @@ import { STANDARD_PROBES, VERIFY_PORTS, type PodFacts, type VerifyEvidence } fro
 import { bulkBytesIntact, describeProbe, excludedProbeNames, iperfThroughPath, noNetfilterInPods, peersSeen, probesEchoed, whyMissing, type ProxyOnPath } from '../../judge/shared.ts';
 import { ISTIO_PORTS } from '../../istio/ports.ts';
 import { proxyOfNode, type NodeProxyLog } from '../../proxy/node-proxy.ts';
+import type { TcBpfFilter } from '../../host/tc.ts';
 import type { FilterFinding, TcEvidence } from './evidence.ts';
 import type { CounterName, Counters } from './maps.ts';
 import { TC_PROBES } from './plan.ts';
@@ -47,6 +48,54 @@ export function filtersAttachedCheck(evidence: Evidence): Check {
   };
 }
 
+/** The trace lines that show a lab program acting on its own hook's traffic (only connection openings are traced). */
+function tracedAt(evidence: Evidence, f: FilterFinding): { whose: string; lines: TraceLine[] } {
+  const { trace } = evidence.collected;
+  const pods = [evidence.client, evidence.server, ...(evidence.bystanders ? [evidence.bystanders.nearClient, evidence.bystanders.nearServer] : [])];
+  const pod = pods.find((p) => p.hostVeth === f.expected.device && evidence.nodes.find((n) => n.name === p.node)?.netns === f.expected.netns);
+  switch (f.expected.program) {
+    case 'app_outbound':
+      return { whose: `of ${pod?.name ?? '?'} (${pod?.ip ?? '?'})`, lines: pod ? trace.filter((l) => l.message.startsWith(`tc outbound ${pod.ip}->`)) : [] };
+    case 'app_inbound':
+      return { whose: `to ${pod?.name ?? '?'} (${pod?.ip ?? '?'})`, lines: pod ? trace.filter((l) => l.message.startsWith('tc inbound ') && l.message.includes(`->${pod.ip}:`)) : [] };
+    case 'ztunnel_host_ingress':
+      return { whose: 'from a node proxy to a pod', lines: trace.filter((l) => l.message.startsWith('tc proxy-to-pod ')) };
+    default:
+      return { whose: 'to a proxy listener', lines: trace.filter((l) => l.message.startsWith('tc assign ') || l.message.startsWith('tc mark ')) };
+  }
+}
+
+const describeFilter = (f: TcBpfFilter) => `bpf filter pref ${f.pref} '${f.programName}' (id ${f.programId})`;
+
+/**
+ * No other component's filter silently stands in front of the lab's. tc runs a hook's filters in pref
+ * order, and one returning TC_ACT_OK ends the hook: the lab's filter is still listed (tc-filters-attached
+ * passes) but never runs. A neighbour that returns TC_ACT_PIPE lets the next filter run, so a filter
+ * ahead is not a failure by itself: the hook passes when the trace shows the lab's program acting on
+ * that hook's own traffic (each hook's lines name its pod's address), and fails when it shows nothing.
+ */
+export function filtersNotShadowedCheck(evidence: Evidence): Check {
+  const shadowing = evidence.collected.filters.filter((f) => f.found !== undefined && f.ahead.length > 0);
+  const problems: string[] = [];
+  const tolerated: string[] = [];
+  for (const f of shadowing) {
+    const { whose, lines } = tracedAt(evidence, f);
+    const ahead = `${f.ahead.map(describeFilter).join(', ')} runs ahead of ${f.expected.program} (pref ${f.found!.pref}) on ${where(f).replace(/^\S+ on /, '')}`;
+    if (lines.length === 0) problems.push(`${ahead}, and ${f.expected.program} traced no connection ${whose}`);
+    else tolerated.push(`${ahead}, and ${f.expected.program} still acted: ${lines.length} connection(s) ${whose} traced, e.g. "${lines[0]!.message}"`);
+  }
+  const hooks = evidence.collected.filters.filter((f) => f.found !== undefined);
+  return {
+    name: 'tc-filters-not-shadowed',
+    ok: problems.length === 0 && hooks.length > 0,
+    detail: problems.length
+      ? [...problems, ...tolerated].join('; ')
+      : tolerated.length
+        ? tolerated.join('; ')
+        : `no other filter runs ahead of the lab's on any of its ${hooks.length} hooks (prefs ${[...new Set(hooks.map((f) => f.found!.pref))].join(', ')})`,
+  };
+}
+
 const show = (counters: Partial<Counters>, names: readonly CounterName[]) => names.map((n) => `${n}=${counters[n] ?? 0}`).join(' ');
 
 /** The programs redirected both ways and the proxy side took every captured connection. */
@@ -57,7 +106,10 @@ export function redirectCountersCheck(counters: Counters, steering: ProxySteerin
   if (counters.inbound_redirect === 0) problems.push('app_inbound redirected nothing');
   if (counters.proxy_return === 0) problems.push('ztunnel_host_ingress returned nothing to a pod');
   if (steered === 0) problems.push(`the proxy-side program (${steering}) steered no connection`);
-  if (counters.assign_failed + counters.no_proxy + counters.no_listener > 0) problems.push('packets were dropped or found no proxy');
+  // Each named: a proxy-side program that found no listener means no node proxy holds the port (stopped, or never started).
+  if (counters.no_listener > 0) problems.push(`the proxy-side program found no proxy listener for ${counters.no_listener} SYNs (no node proxy listening)`);
+  if (counters.assign_failed > 0) problems.push(`bpf_sk_assign failed ${counters.assign_failed} times`);
+  if (counters.no_proxy > 0) problems.push(`${counters.no_proxy} packets of captured pods were dropped: their node has no proxy in tc_proxies`);
   if (counters.not_configured > 0) problems.push('a proxy-side program ran before tc_config was written');
   const names: CounterName[] = ['outbound_redirect', 'inbound_redirect', 'proxy_return', 'inbound_skip_from_proxy', 'proxy_pass', 'node_bypass'];
   names.push(...(steering === 'sk-assign' ? (['assign_listener', 'assign_established'] as const) : (['mark_outbound', 'mark_inbound'] as const)));
@@ -83,6 +135,36 @@ export function traceCheck(lines: readonly TraceLine[], expected: { outbound: st
     detail:
       `${lines.length} tagged lines; outbound ${expected.outbound}: ${outbound.length} (${steeredWord} ${steeredOut.length}), ` +
       `inbound ${expected.inbound}: ${inbound.length} (${steeredWord} ${steeredIn.length}); e.g. ${sample.join(', ') || 'none'}`,
+  };
+}
+
+/**
+ * Every connection the proxy-side program steered reached a proxy socket. The program traces each
+ * connection's SYN it hands to a listener ("tc assign <src>-><dst>:<port>", or "tc mark" in the
+ * fallback); each such source and destination must have a node-proxy log line with that client
+ * address and original destination. A steering counter above zero is not enough: packets steered to
+ * a listener can still die before it (a martian drop under src_valid_mark, a broken policy route).
+ */
+export function steeredConnectionsAcceptedCheck(evidence: Evidence): Check {
+  const { trace, nodeProxies, steering } = evidence.collected;
+  const word = steering === 'sk-assign' ? 'assign' : 'mark';
+  const steered = new Map<string, { src: string; dst: string }>();
+  for (const line of trace) {
+    const m = new RegExp(`^tc ${word} (\\S+)->(\\S+:\\d+) `).exec(line.message);
+    if (m) steered.set(`${m[1]}->${m[2]}`, { src: m[1]!, dst: m[2]! });
+  }
+  const logged = nodeProxies.flatMap((p) => p.connections);
+  const unaccepted = [...steered].filter(([, { src, dst }]) => !logged.some((c) => c.originalDst === dst && c.client.startsWith(`${src}:`))).map(([what]) => what);
+  const ok = steered.size > 0 && unaccepted.length === 0;
+  return {
+    name: 'steered-connections-accepted',
+    ok,
+    detail:
+      steered.size === 0
+        ? `the proxy-side program traced no connection it steered ("tc ${word}" lines); node proxies logged ${logged.length} connections`
+        : unaccepted.length
+          ? `${unaccepted.length} of ${steered.size} source->destination pairs steered to a proxy listener ("tc ${word}") but logged by no node proxy: ${unaccepted.join(', ')} (node proxies logged ${logged.length} connections)`
+          : `each of the ${steered.size} source->destination pairs steered to a proxy listener ("tc ${word}") was logged by a node proxy`,
   };
 }
 
@@ -171,7 +253,8 @@ export function serverSawNodeProxyCheck(evidence: Evidence, serverProxy: NodePro
   const peers = peersSeen(evidence, port);
   return {
     name: 'server-saw-node-proxy',
-    ok: probe.ok && serverProxy !== undefined && peers.includes(serverProxy.ip),
+    // Every connection the app took on the probe's port, not just one: a second, direct one is a bypass.
+    ok: probe.ok && serverProxy !== undefined && peers.length > 0 && peers.every((p) => p === serverProxy.ip),
     detail: `uncaptured ${from} -> ${target}: ${probe.ok ? 'echoed' : probe.error}; the app saw peers ${peers.join(', ') || 'none'} (node proxy ${serverProxy?.ip ?? 'missing'})`,
   };
 }
@@ -203,8 +286,10 @@ export function judgeTc(evidence: Evidence): Check[] {
 
   const checks: Check[] = [
     filtersAttachedCheck(evidence),
+    filtersNotShadowedCheck(evidence),
     probesEchoed(evidence, [...STANDARD_PROBES, ...excludedProbeNames(ISTIO_PORTS.excludedInbound)]),
     redirectCountersCheck(collected.counters, collected.steering),
+    steeredConnectionsAcceptedCheck(evidence),
     traceCheck(collected.trace, { outbound: `${client.ip}->${appTarget}`, inbound: `${nearClient ?? '?'}->${server.ip}:${inboundProbe.port}`, steering: collected.steering }),
     originalDstCheck('outbound-original-dst-logged', clientProxy, { listener: 'outbound', clientIp: client.ip, originalDst: appTarget }),
     originalDstCheck('inbound-original-dst-logged', serverProxy, { listener: 'inbound', clientIp: nearClient, originalDst: `${server.ip}:${inboundProbe.port}` }),
