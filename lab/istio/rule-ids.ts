@@ -19,6 +19,8 @@ export interface SidecarRuleIds {
   rules: {
     /** ISTIO_OUTPUT / istio-output: the proxy's own UID goes out untouched. */
     proxyUidReturn: string;
+    /** ISTIO_OUTPUT / istio-output: the proxy's own GID goes out untouched. */
+    proxyGidReturn: string;
     /** ISTIO_OUTPUT / istio-output: the sidecar's inbound passthrough (from 127.0.0.6 over lo). */
     passthroughReturn: string;
     /** ISTIO_OUTPUT / istio-output: traffic to 127.0.0.1 is left alone. */
@@ -41,6 +43,7 @@ export function sidecarRuleIds(flavour: RulesFlavour, c: IstioCaptureConfig = DE
       targets: { redirect: 'REDIRECT', tproxy: 'TPROXY', divertMark: 'MARK' },
       rules: {
         proxyUidReturn: `-m owner --uid-owner ${c.proxyUid} -j RETURN`,
+        proxyGidReturn: `-m owner --gid-owner ${c.proxyGid} -j RETURN`,
         passthroughReturn: `-s ${passthrough}/32 -o lo -j RETURN`,
         localhostReturn: '-d 127.0.0.1/32 -j RETURN',
         loopbackNonProxyReturn: `-o lo -m owner ! --uid-owner ${c.proxyUid} -j RETURN`,
@@ -56,6 +59,7 @@ export function sidecarRuleIds(flavour: RulesFlavour, c: IstioCaptureConfig = DE
     targets: { redirect: 'redirect', tproxy: 'tproxy', divertMark: 'mangle' },
     rules: {
       proxyUidReturn: nftListingForm(`skuid ${c.proxyUid} counter return`),
+      proxyGidReturn: nftListingForm(`skgid ${c.proxyGid} counter return`),
       passthroughReturn: nftListingForm(`oifname lo ip saddr ${passthrough}/32 counter return`),
       localhostReturn: nftListingForm('ip daddr 127.0.0.1/32 counter return'),
       loopbackNonProxyReturn: nftListingForm(`oifname lo skuid != ${c.proxyUid} counter return`),

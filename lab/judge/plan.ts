@@ -1,6 +1,7 @@
 // The standard verify plan as data: the ports it talks to (one per question), the places it talks
 // between, and the shape of what it saw. Everything here is plain, serializable data, so that a run's
 // evidence can be saved (`lab verify --save-evidence`) and judged again later, without a kernel.
+import { ISTIO_PORTS } from '../istio/ports.ts';
 import type { KernelPathEvidence } from '../tracer/evidence.ts';
 import type { TracedTraffic } from '../tracer/judge.ts';
 import type { AcceptRecord, BulkResult, ProbeResult } from '../traffic/agent-protocol.ts';
@@ -13,8 +14,10 @@ export type Placement = (typeof PLACEMENTS)[number];
 export const VERIFY_PORTS = {
   /** An app talking to an app: must be captured both ways. */
   app: 8080,
-  /** The same, sent by a process running as the proxy's UID: outbound must not be captured. */
+  /** The same, sent by a process running as the proxy's UID (not its GID): outbound must not be captured. */
   proxyUid: 8081,
+  /** The same, sent by a process running as the proxy's GID (not its UID): Istio's GID rule must let it out. */
+  proxyGid: 8086,
   /** An app talking to itself on 127.0.0.1: must not be captured. */
   loopback: 8082,
   /** A process in the client pod's netns but outside every lab cgroup (cgroup BPF must not see it). */
@@ -28,8 +31,22 @@ export const VERIFY_PORTS = {
 
 export const BULK_BYTES = 8 * 1024 * 1024;
 
-/** The probes every backend's plan sends, by name. Excluded-port probes are named `excluded-<port>`. */
+/** The probes every backend's judge requires, by name. Excluded-port probes are named `excluded-<port>`. */
 export const STANDARD_PROBES = ['app', 'proxy-uid', 'loopback', 'outside-cgroup'] as const;
+
+/** A user and group that own nothing of the mesh (nobody/nogroup). */
+const NOBODY = 65534;
+
+/**
+ * The identities of the two proxy probes. Each carries only one of the proxy's IDs, so that Istio's
+ * UID rule and its GID rule are each exercised alone: a probe with both would be let out by either
+ * rule, and one rule could hide the other's absence. Every plan sends both; only the sidecar judges
+ * read `proxy-gid` (the eBPF backends identify their proxy by UID, or do not match on owners at all).
+ */
+export const PROXY_IDENTITY_PROBES = {
+  'proxy-uid': { port: VERIFY_PORTS.proxyUid, uid: ISTIO_PORTS.proxyUid, gid: NOBODY },
+  'proxy-gid': { port: VERIFY_PORTS.proxyGid, uid: NOBODY, gid: ISTIO_PORTS.proxyGid },
+} as const;
 
 /**
  * Where a plan's traffic starts or ends. `bystander-*` are uncaptured pods the plan adds beside the

@@ -58,6 +58,8 @@ export type Place = Pod | LabNode;
 
 export interface ProcessOptions {
   uid?: number;
+  /** The GID to run as with `uid` (default: the same number). */
+  gid?: number;
   /** Join the pod's cgroup (default true for pods; false puts the process outside any lab cgroup). */
   inCgroup?: boolean;
 }
@@ -182,7 +184,7 @@ export class Lab {
   /** Where a command runs: a pod's netns and cgroup, or a node's netns. */
   targetOf(place: Place, options: ProcessOptions = {}): ExecTarget {
     const inCgroup = place.kind === 'pod' && options.inCgroup !== false;
-    return { netns: place.netns, ...(inCgroup ? { cgroupDir: place.cgroupDir } : {}), ...(options.uid === undefined ? {} : { uid: options.uid }) };
+    return { netns: place.netns, ...(inCgroup ? { cgroupDir: place.cgroupDir } : {}), ...(options.uid === undefined ? {} : { uid: options.uid }), ...(options.gid === undefined ? {} : { gid: options.gid }) };
   }
 
   /** Runs a short command in a pod or node and waits for it. */

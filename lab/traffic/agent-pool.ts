@@ -5,6 +5,8 @@ import { Agent } from './agent.ts';
 
 export interface AgentIdentity {
   uid?: number;
+  /** With `uid`: the GID (default: the same number). */
+  gid?: number;
   /** false: in the pod's netns but outside its cgroup (cgroup BPF must not see it). */
   inCgroup?: boolean;
 }
@@ -16,7 +18,7 @@ export class AgentPool {
   constructor(private readonly lab: Lab) {}
 
   agent(place: Place, identity: AgentIdentity = {}): Promise<Agent> {
-    const key = `${place.kind}:${place.name}:${identity.uid ?? '-'}:${identity.inCgroup ?? true}`;
+    const key = `${place.kind}:${place.name}:${identity.uid ?? '-'}:${identity.gid ?? '-'}:${identity.inCgroup ?? true}`;
     let agent = this.agents.get(key);
     if (!agent) {
       agent = Agent.start(this.lab, place, identity);

@@ -65,7 +65,7 @@ export class Agent {
     const [file, args] = commandIn(lab.targetOf(place, options), process.execPath, [await agentBundle()]);
     const child = spawnLineProcess(file, args, { maxLifetimeMs: 60 * 60_000 });
     lab.record({ kind: 'process', pid: child.pid, command: child.command });
-    const agent = new Agent(child, `${place.kind} ${place.name}${options.uid === undefined ? '' : ` (uid ${options.uid})`}`);
+    const agent = new Agent(child, `${place.kind} ${place.name}${options.uid === undefined ? '' : ` (uid ${options.uid}, gid ${options.gid ?? options.uid})`}`);
     agent.waiting.set(0, { resolve: () => undefined, reject: () => undefined });
     await agent.expectReady();
     return agent;

@@ -3,7 +3,7 @@
 // that the run still ends in a verdict (the checks needing that step fail and name the error).
 import type { PathCounters } from '../backends/descriptor.ts';
 import { ISTIO_PORTS } from '../istio/ports.ts';
-import { BULK_BYTES, VERIFY_PORTS, type ExtraProbe, type PlanOutcome, type PlanPlace } from '../judge/plan.ts';
+import { BULK_BYTES, PROXY_IDENTITY_PROBES, VERIFY_PORTS, type ExtraProbe, type PlanOutcome, type PlanPlace } from '../judge/plan.ts';
 import type { AcceptRecord, ProbeResult } from '../traffic/agent-protocol.ts';
 import type { AgentPool } from '../traffic/agent-pool.ts';
 import { runIperf3 } from '../traffic/iperf3.ts';
@@ -48,7 +48,7 @@ function counterDelta(after: PathCounters, before: PathCounters): Record<string,
  * no-op for a port already listening.
  */
 export async function startStandardApps(agents: AgentPool, client: Pod, server: Pod): Promise<void> {
-  const serverPorts = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.outsideCgroup, VERIFY_PORTS.bulk, VERIFY_PORTS.kernelPath, ...ISTIO_PORTS.excludedInbound];
+  const serverPorts = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.proxyGid, VERIFY_PORTS.outsideCgroup, VERIFY_PORTS.bulk, VERIFY_PORTS.kernelPath, ...ISTIO_PORTS.excludedInbound];
   await Promise.all([...serverPorts.map((port) => agents.listen(server, server.ip, port)), agents.listen(client, '127.0.0.1', VERIFY_PORTS.loopback)]);
 }
 
@@ -63,7 +63,7 @@ export async function drivePlan(setup: LiveSetup, options: { iperfSeconds: numbe
       return undefined;
     }
   };
-  const probe = async (name: string, from: Place, host: string, port: number, identity: { uid?: number; inCgroup?: boolean } = {}) => {
+  const probe = async (name: string, from: Place, host: string, port: number, identity: { uid?: number; gid?: number; inCgroup?: boolean } = {}) => {
     const result = await step<ProbeResult>(`probe ${name}`, async () => (await agents.agent(from, identity)).probe(host, port));
     if (result) outcome.probes[name] = result;
   };
@@ -86,7 +86,7 @@ export async function drivePlan(setup: LiveSetup, options: { iperfSeconds: numbe
 
   await probe('app', client, server.ip, VERIFY_PORTS.app);
   for (const port of ISTIO_PORTS.excludedInbound) await probe(`excluded-${port}`, client, server.ip, port);
-  await probe('proxy-uid', client, server.ip, VERIFY_PORTS.proxyUid, { uid: ISTIO_PORTS.proxyUid });
+  for (const [name, { port, uid, gid }] of Object.entries(PROXY_IDENTITY_PROBES)) await probe(name, client, server.ip, port, { uid, gid });
   await probe('loopback', client, '127.0.0.1', VERIFY_PORTS.loopback);
   await probe('outside-cgroup', client, server.ip, VERIFY_PORTS.outsideCgroup, { inCgroup: false });
   for (const extra of extras) await driveExtraProbe(setup, extra, outcome, probe, step);

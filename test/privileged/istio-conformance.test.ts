@@ -98,6 +98,7 @@ function expectRuleIds(snapshot: { rules: RuleCounter[] }, flavour: RulesFlavour
   const inboundTable = mode === 'REDIRECT' ? ids.tables.nat : ids.tables.mangle;
   const once = (table: string, chain: string, rule: string) => expect(snapshot.rules.filter((r) => r.table === table && r.chain === chain && r.rule === rule), `${table} ${chain}: ${rule}`).toHaveLength(1);
   once(ids.tables.nat, ids.chains.output, ids.rules.proxyUidReturn);
+  once(ids.tables.nat, ids.chains.output, ids.rules.proxyGidReturn);
   once(ids.tables.nat, ids.chains.output, ids.rules.passthroughReturn);
   once(ids.tables.nat, ids.chains.output, ids.rules.localhostReturn);
   for (const port of ISTIO_PORTS.excludedInbound) once(inboundTable, ids.chains.inbound, ids.rules.excludedInbound(port));

@@ -11,6 +11,12 @@ type Evidence = VerifyEvidence<NoneEvidence>;
 const breaks: Array<{ check: string; how: string; alter: (e: Evidence) => void; detail: RegExp }> = [
   { check: 'probes-echoed', how: 'the loopback probe failed', alter: (e) => Object.assign(e.plan.probes['loopback']!, { ok: false, error: 'ECONNREFUSED' }), detail: /loopback: .*ECONNREFUSED/ },
   { check: 'app-sees-client-directly', how: 'something in the path changed the source', alter: (e) => e.plan.accepts[e.server.name]!.forEach((a) => a.port === 8080 && (a.peer = '127.0.0.6')), detail: /saw peers 127\.0\.0\.6/ },
+  {
+    check: 'app-sees-client-directly',
+    how: 'a port other than the app port was reached from another address (a NAT or proxy on one port)',
+    alter: (e) => e.plan.accepts[e.server.name]!.forEach((a) => a.port === 8084 && (a.peer = '198.18.1.1')),
+    detail: /not from the client: :8084 from 198\.18\.1\.1/,
+  },
   { check: 'app-sees-client-directly', how: 'the app saw no connection at all', alter: (e) => (e.plan.accepts[e.server.name] = []), detail: /saw peers none/ },
   { check: 'no-iptables-rules-in-pods', how: 'a pod holds an iptables rule', alter: (e) => (e.collected.netfilter[e.client.name]!.iptablesRules = 1), detail: /client: 1 iptables rules/ },
   { check: 'no-iptables-rules-in-pods', how: 'a pod holds a native nftables table', alter: (e) => e.collected.netfilter[e.server.name]!.nftTables.push('inet istio-proxy-nat'), detail: /nft tables inet istio-proxy-nat/ },

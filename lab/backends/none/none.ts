@@ -11,15 +11,32 @@ export interface NoneEvidence {
   netfilter: Record<string, NetfilterSummary>;
 }
 
+/**
+ * Every connection the server app accepted, on every port of the plan, came from the client pod's
+ * own address: nothing on the path (a proxy, a NAT in a pod or a node) stood between them. The app
+ * port must have been reached; each other port is judged on whatever the app accepted there.
+ */
+function appSeesClientDirectly(evidence: VerifyEvidence<NoneEvidence>): Check {
+  const accepts = evidence.plan.accepts[evidence.server.name] ?? [];
+  const ports = [...new Set(accepts.map((a) => a.port))].sort((a, b) => a - b);
+  const strangers = ports.flatMap((port) => {
+    const others = peersSeen(evidence, port).filter((p) => p !== evidence.client.ip);
+    return others.length ? [`:${port} from ${others.join(', ')}`] : [];
+  });
+  const appPeers = peersSeen(evidence, VERIFY_PORTS.app);
+  return {
+    name: 'app-sees-client-directly',
+    ok: appPeers.length > 0 && strangers.length === 0,
+    detail:
+      `server app on :${VERIFY_PORTS.app} saw peers ${appPeers.join(', ') || 'none'} (client pod is ${evidence.client.ip}); ${accepts.length} connections accepted on :${ports.join(', :')}` +
+      (strangers.length ? `; not from the client: ${strangers.join('; ')} (something on the path rewrote or proxied the connection)` : ', all from the client'),
+  };
+}
+
 export function judgeNone(evidence: VerifyEvidence<NoneEvidence>): Check[] {
-  const peers = peersSeen(evidence, VERIFY_PORTS.app);
   return [
     probesEchoed(evidence, STANDARD_PROBES),
-    {
-      name: 'app-sees-client-directly',
-      ok: peers.length > 0 && peers.every((p) => p === evidence.client.ip),
-      detail: `server app on :${VERIFY_PORTS.app} saw peers ${peers.join(', ') || 'none'} (client pod is ${evidence.client.ip})`,
-    },
+    appSeesClientDirectly(evidence),
     noNetfilterInPods(evidence.collected.netfilter),
     bulkBytesIntact(evidence),
     iperfThroughPath(evidence),

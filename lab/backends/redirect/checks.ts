@@ -2,14 +2,27 @@
 // counters, the peer address the app saw, and conntrack's record of the NAT. Pure functions. The same
 // checks judge both rule flavours: the rules are named by sidecarRuleIds(flavour).
 import type { ConntrackEntry } from '../../evidence/conntrack.ts';
-import { packetsTo, type IptablesSnapshot } from '../../evidence/iptables.ts';
+import type { IptablesSnapshot } from '../../evidence/iptables.ts';
 import { connectionsTo, describeConnections, type ProxyConnection } from '../../evidence/proxy-log.ts';
 import { ISTIO_PORTS } from '../../istio/ports.ts';
 import type { SidecarRuleIds } from '../../istio/rule-ids.ts';
 import type { Check } from '../../judge/check.ts';
 import { VERIFY_PORTS, type VerifyEvidence } from '../../judge/plan.ts';
 import { bulkBytesIntact, iperfThroughPath, peersSeen, probesEchoed } from '../../judge/shared.ts';
-import { excludedPortsNotCaptured, loopbackNotCaptured, outboundCaptured, proxyUidNotCaptured, rulesIn, sidecarsOnPath, SIDECAR_PROBES } from '../../judge/sidecar.ts';
+import {
+  excludedPortsNotCaptured,
+  loopbackNotCaptured,
+  noSilentBypass,
+  outboundCaptured,
+  proxyGidNotCaptured,
+  proxyUidNotCaptured,
+  rulesIn,
+  sidecarsListening,
+  sidecarsOnPath,
+  SIDECAR_PROBES,
+  targetSeen,
+  type SidecarSockets,
+} from '../../judge/sidecar.ts';
 import { INBOUND_LISTENER } from '../../proxy/sidecar.ts';
 
 export interface RedirectEvidence {
@@ -20,6 +33,8 @@ export interface RedirectEvidence {
   clientRules: IptablesSnapshot;
   serverRules: IptablesSnapshot;
   serverConntrack: ConntrackEntry[];
+  /** What listens in each captured pod after the plan, and its sidecar's pid, by pod name. */
+  sidecarSockets: Record<string, SidecarSockets>;
 }
 
 type Evidence = VerifyEvidence<RedirectEvidence>;
@@ -27,12 +42,12 @@ type Evidence = VerifyEvidence<RedirectEvidence>;
 function inboundCaptured(e: Evidence, ids: SidecarRuleIds): Check {
   const app = `${e.server.ip}:${VERIFY_PORTS.app}`;
   const inbound = connectionsTo(e.collected.serverLog, INBOUND_LISTENER, VERIFY_PORTS.app).filter((c) => c.originalDst === app);
-  const inRedirected = packetsTo(rulesIn(e.collected.serverRules, ids.tables.nat), ids.chains.inRedirect, ids.targets.redirect);
+  const inRedirected = targetSeen(rulesIn(e.collected.serverRules, ids.tables.nat), ids.chains.inRedirect, ids.targets.redirect);
   const appPeers = peersSeen(e, VERIFY_PORTS.app);
   return {
     name: 'inbound-captured',
-    ok: inbound.length > 0 && inRedirected > 0 && appPeers.length > 0 && appPeers.every((p) => p === ISTIO_PORTS.inboundPassthroughSource),
-    detail: `server sidecar :${ISTIO_PORTS.inboundCapture} ${describeConnections(inbound)}; ${ids.chains.inRedirect} matched ${inRedirected} packets; app saw peers ${appPeers.join(', ') || 'none'}`,
+    ok: inbound.length > 0 && inRedirected.packets > 0 && appPeers.length > 0 && appPeers.every((p) => p === ISTIO_PORTS.inboundPassthroughSource),
+    detail: `server sidecar :${ISTIO_PORTS.inboundCapture} ${describeConnections(inbound)}; ${inRedirected.text}; app saw peers ${appPeers.join(', ') || 'none'}`,
   };
 }
 
@@ -50,12 +65,15 @@ export function judgeRedirect(e: Evidence, ids: SidecarRuleIds): Check[] {
   const clientNat = rulesIn(c.clientRules, ids.tables.nat);
   const onPath = sidecarsOnPath(c.clientLog, c.serverLog);
   return [
+    sidecarsListening(c.sidecarSockets, { transparentInbound: false }),
     outboundCaptured(e, c.clientLog, clientNat, ids),
     inboundCaptured(e, ids),
     inboundNatInConntrack(e),
     excludedPortsNotCaptured(e, c.serverLog, { role: 'nat', rules: rulesIn(c.serverRules, ids.tables.nat) }, ids),
     proxyUidNotCaptured(e, c.clientLog, clientNat, ids),
+    proxyGidNotCaptured(e, c.clientLog, clientNat, ids),
     loopbackNotCaptured(e, c.clientLog, clientNat, ids),
+    noSilentBypass(e, c.clientLog, c.serverLog),
     probesEchoed(e, SIDECAR_PROBES),
     bulkBytesIntact(e, onPath),
     iperfThroughPath(e, onPath),

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkNamed, failStep, judgeRecorded, loadEvidence } from '../../../test/support/evidence.ts';
 import { dropCounts } from '../../../test/support/kernel-path.ts';
+import { sharedSidecarBreaks } from '../../../test/support/sidecar-judge-breaks.ts';
 import type { RuleCounter } from '../../evidence/iptables.ts';
 import { sidecarRuleIds, type RulesFlavour, type SidecarRuleIds } from '../../istio/rule-ids.ts';
 import type { VerifyEvidence } from '../../judge/plan.ts';
@@ -23,39 +24,43 @@ function zero(rules: RuleCounter[], which: (r: RuleCounter) => boolean): void {
 
 const inNat = (ids: SidecarRuleIds, chain: string, rule?: string) => (r: RuleCounter) => r.table === ids.tables.nat && r.chain === chain && (rule === undefined || r.rule === rule);
 
-const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: SidecarRuleIds) => void; detail: RegExp }> = [
+/** A break fails its check, and only the checks in `also` besides (no-silent-bypass counts every connection, so a bypass shows there too). */
+const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: SidecarRuleIds) => void; detail: RegExp; also?: string[] }> = [
   { check: 'outbound-captured', how: 'the outbound redirect never fired', alter: (e, ids) => zero(e.collected.clientRules.rules, inNat(ids, ids.chains.redirect)), detail: /redirect matched 0 packets/i },
   {
     check: 'outbound-captured',
     how: 'the client sidecar logged the connection without its original destination',
     alter: (e) => e.collected.clientLog.forEach((c) => c.originalDst.endsWith(':8080') && (c.originalDst = `${e.client.ip}:15001`)),
     detail: /no connection logged/,
+    also: ['no-silent-bypass'],
   },
   {
     check: 'inbound-captured',
     how: 'the server sidecar logged no inbound connection to the app',
     alter: (e) => (e.collected.serverLog = e.collected.serverLog.filter((c) => c.listener !== 'inbound' || !c.originalDst.endsWith(':8080'))),
     detail: /no connection logged/,
+    also: ['no-silent-bypass'],
   },
-  { check: 'inbound-captured', how: 'the inbound redirect never fired', alter: (e, ids) => zero(e.collected.serverRules.rules, inNat(ids, ids.chains.inRedirect)), detail: /in.redirect matched 0 packets/i },
+  { check: 'inbound-captured', how: 'the inbound redirect never fired', alter: (e, ids) => zero(e.collected.serverRules.rules, inNat(ids, ids.chains.inRedirect)), detail: /in.redirect \S+ matched 0 packets/i },
   {
     check: 'inbound-captured',
     how: 'the app saw the client directly (inbound bypassed the sidecar)',
     alter: (e) => e.plan.accepts[e.server.name]!.forEach((a) => a.port === 8080 && (a.peer = e.client.ip)),
     detail: /app saw peers 198\.18\./,
+    also: ['no-silent-bypass'],
   },
   { check: 'inbound-nat-in-conntrack', how: 'conntrack holds no NATed entry', alter: (e) => e.collected.serverConntrack.forEach((c) => (c.nat = false)), detail: /no NATed conntrack entry/ },
   {
     check: 'excluded-ports-not-captured',
     how: 'the server sidecar captured :15020',
-    alter: (e) => e.collected.serverLog.push({ ...e.collected.serverLog.find((c) => c.listener === 'inbound')!, originalDst: `${e.server.ip}:15020` }),
-    detail: /:15020 nat RETURN matched [1-9]\d* packets, server sidecar logged 1/,
+    alter: (e) => e.collected.serverLog.push({ ...e.collected.serverLog.find((c) => c.listener === 'inbound')!, originalDst: `${e.server.ip}:15020`, upstreamDst: `${e.server.ip}:15020` }),
+    detail: /:15020 nat \S+ ".*" matched [1-9]\d* packets, server sidecar logged 1/,
   },
   {
     check: 'excluded-ports-not-captured',
     how: "the excluded port's RETURN never matched (the port was redirected)",
     alter: (e, ids) => zero(e.collected.serverRules.rules, inNat(ids, ids.chains.inbound, ids.rules.excludedInbound(15021))),
-    detail: /:15021 nat RETURN matched 0 packets/,
+    detail: /:15021 nat \S+ ".*" matched 0 packets/,
   },
   {
     check: 'proxy-uid-not-captured',
@@ -79,8 +84,9 @@ const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: Side
     check: 'loopback-not-captured',
     how: 'no loopback RETURN rule matched',
     alter: (e, ids) => zero(e.collected.clientRules.rules, (r) => [ids.rules.localhostReturn, ids.rules.loopbackNonProxyReturn].some((rule) => inNat(ids, ids.chains.output, rule)(r))),
-    detail: /matched 0 \+ 0 packets/,
+    detail: /nat loopback RETURN rules: \S+ ".*" matched 0 packets, \S+ ".*" matched 0 packets/,
   },
+  ...sharedSidecarBreaks<Evidence, SidecarRuleIds>((ids) => ids),
   { check: 'probes-echoed', how: 'the app probe got no echo', alter: (e) => Object.assign(e.plan.probes['app']!, { ok: false, error: 'ECONNRESET' }), detail: /app: .* failed: ECONNRESET/ },
   { check: 'bytes-intact', how: 'the bulk echo step failed', alter: (e) => failStep(e, 'bulk', 'read ECONNRESET'), detail: /the bulk step failed: read ECONNRESET/ },
   {
@@ -112,12 +118,15 @@ describe.each(FLAVOURS)('redirect judge, %s flavour', (flavour, backend) => {
       const checks = judgeRecorded(backend, placement);
       expect(checks.filter((c) => !c.ok)).toEqual([]);
       expect(checks.map((c) => c.name)).toEqual([
+        'sidecars-listening',
         'outbound-captured',
         'inbound-captured',
         'inbound-nat-in-conntrack',
         'excluded-ports-not-captured',
         'proxy-uid-not-captured',
+        'proxy-gid-not-captured',
         'loopback-not-captured',
+        'no-silent-bypass',
         'probes-echoed',
         'bytes-intact',
         'iperf3-through-path',
@@ -125,13 +134,14 @@ describe.each(FLAVOURS)('redirect judge, %s flavour', (flavour, backend) => {
       ]);
     });
 
-    it.each(breaks)('fails $check when $how', ({ check, alter, detail }) => {
+    it.each(breaks)('fails $check when $how', ({ check, alter, detail, also = [] }) => {
       const checks = judgeRecorded(backend, placement, (e) => alter(e, ids));
       const judged = checkNamed(checks, check);
       expect(judged.ok).toBe(false);
       expect(judged.detail).toMatch(detail);
-      // The break fails exactly this check (and plan-completed, which names every failed step).
-      expect(checks.filter((c) => !c.ok && c.name !== 'plan-completed').map((c) => c.name)).toEqual([check]);
+      // The break fails exactly this check, and `also` (and plan-completed, which names every failed step).
+      expect(checks.filter((c) => !c.ok && c.name !== 'plan-completed').map((c) => c.name)).toEqual(expect.arrayContaining([check, ...also]));
+      expect(checks.filter((c) => !c.ok && c.name !== 'plan-completed')).toHaveLength(1 + also.length);
     });
   });
 

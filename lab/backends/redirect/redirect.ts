@@ -12,6 +12,7 @@ import { startSidecars } from '../../proxy/sidecar.ts';
 import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
 import { judgeRedirect, type RedirectEvidence } from './checks.ts';
 import { sidecarRules } from '../sidecar-rules.ts';
+import { readSidecarSockets } from '../sidecar-sockets.ts';
 
 const SHOWN: Record<RulesFlavour, Pick<BackendDescriptor, 'description' | 'display'>> = {
   iptables: { description: "Istio sidecar, iptables nat REDIRECT to 15001/15006 (istio-iptables' default mode)", display: { label: 'redirect', color: '#E69F00' } },
@@ -42,10 +43,11 @@ export function redirectBackendOf(flavour: RulesFlavour, capture: IstioCaptureCo
       await Promise.all(captured.map((pod) => rules.apply(pod.netns, rules.redirectMode(capture))));
       const sidecars = await startSidecars(lab, captured);
       const log = (pod: string) => sidecars.get(pod)?.connections() ?? [];
+      const sockets = async () => Object.fromEntries(await Promise.all(captured.map(async (pod) => [pod.name, await readSidecarSockets(lab, pod, sidecars.get(pod.name)!.pid)] as const)));
       return {
         async collect() {
-          const [clientRules, serverRules, serverConntrack] = await Promise.all([rules.read(client.netns), rules.read(server.netns), readConntrack(server.netns)]);
-          return { clientLog: log(client.name), serverLog: log(server.name), clientRules, serverRules, serverConntrack };
+          const [clientRules, serverRules, serverConntrack, sidecarSockets] = await Promise.all([rules.read(client.netns), rules.read(server.netns), readConntrack(server.netns), sockets()]);
+          return { clientLog: log(client.name), serverLog: log(server.name), clientRules, serverRules, serverConntrack, sidecarSockets };
         },
         async pathCounters(): Promise<PathCounters> {
           const [clientRules, serverRules] = await Promise.all([rules.read(client.netns), rules.read(server.netns)]);

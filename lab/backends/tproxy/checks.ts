@@ -3,7 +3,7 @@
 // routing in each pod (and nowhere else), and the pod sysctls TPROXY depends on. Pure functions. The
 // same checks judge both rule flavours: the rules are named by sidecarRuleIds and tproxyRuleIds.
 import type { ConntrackEntry } from '../../evidence/conntrack.ts';
-import { packetsOfRule, packetsTo, type IptablesSnapshot } from '../../evidence/iptables.ts';
+import { packetsTo, type IptablesSnapshot } from '../../evidence/iptables.ts';
 import { connectionsTo, describeConnections, type ProxyConnection } from '../../evidence/proxy-log.ts';
 import { ISTIO_PORTS } from '../../istio/ports.ts';
 import type { SidecarRuleIds, TproxyRuleIds } from '../../istio/rule-ids.ts';
@@ -11,7 +11,21 @@ import { DEFAULT_TPROXY_CAPTURE } from '../../istio/sidecar-config.ts';
 import type { Check } from '../../judge/check.ts';
 import { VERIFY_PORTS, type VerifyEvidence } from '../../judge/plan.ts';
 import { bulkBytesIntact, iperfThroughPath, peersSeen, probesEchoed } from '../../judge/shared.ts';
-import { excludedPortsNotCaptured, loopbackNotCaptured, outboundCaptured, proxyUidNotCaptured, rulesIn, sidecarsOnPath, SIDECAR_PROBES } from '../../judge/sidecar.ts';
+import {
+  excludedPortsNotCaptured,
+  loopbackNotCaptured,
+  noSilentBypass,
+  outboundCaptured,
+  proxyGidNotCaptured,
+  proxyUidNotCaptured,
+  ruleSeen,
+  rulesIn,
+  sidecarsListening,
+  targetSeen,
+  sidecarsOnPath,
+  SIDECAR_PROBES,
+  type SidecarSockets,
+} from '../../judge/sidecar.ts';
 import { INBOUND_LISTENER } from '../../proxy/sidecar.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
 
@@ -49,6 +63,8 @@ export interface TproxyEvidence {
   otherRules: Record<string, IpRule[]>;
   /** The TPROXY sysctls read back in each captured pod, by pod name. */
   podSysctls: Record<string, Record<string, string>>;
+  /** What listens in each captured pod after the plan, and its sidecar's pid, by pod name. */
+  sidecarSockets: Record<string, SidecarSockets>;
 }
 
 type Evidence = VerifyEvidence<TproxyEvidence>;
@@ -58,8 +74,9 @@ export function judgeTproxy(e: Evidence, ids: TproxyJudgeIds): Check[] {
   const onPath = sidecarsOnPath(c.clientLog, c.serverLog);
   const { nat, mangle } = ids.sidecar.tables;
   const clientNat = rulesIn(c.clientRules, nat);
-  const clientLoReturns = packetsOfRule(rulesIn(c.clientRules, mangle), ids.sidecar.chains.inbound, ids.tproxy.rules.loopbackInbound);
+  const clientLoReturns = ruleSeen(rulesIn(c.clientRules, mangle), ids.sidecar.chains.inbound, ids.tproxy.rules.loopbackInbound);
   return [
+    sidecarsListening(c.sidecarSockets, { transparentInbound: true }),
     // Outbound is unchanged from REDIRECT mode: nat redirect to the client sidecar's 15001.
     outboundCaptured(e, c.clientLog, clientNat, ids.sidecar),
     inboundCapturedWithOriginalDst(e),
@@ -70,7 +87,9 @@ export function judgeTproxy(e: Evidence, ids: TproxyJudgeIds): Check[] {
     excludedPortsNotCaptured(e, c.serverLog, { role: 'mangle', rules: rulesIn(c.serverRules, mangle) }, ids.sidecar),
     passthroughNotCaptured(e, ids),
     proxyUidNotCaptured(e, c.clientLog, clientNat, ids.sidecar),
+    proxyGidNotCaptured(e, c.clientLog, clientNat, ids.sidecar),
     loopbackNotCaptured(e, c.clientLog, clientNat, ids.sidecar, clientLoReturns),
+    noSilentBypass(e, c.clientLog, c.serverLog),
     probesEchoed(e, SIDECAR_PROBES),
     bulkBytesIntact(e, onPath),
     iperfThroughPath(e, onPath),
@@ -96,12 +115,12 @@ function inboundCapturedWithOriginalDst(e: Evidence): Check {
 /** TPROXY took the first packet of each inbound connection; the divert chain marked the rest. */
 function tproxyCountersMoved(e: Evidence, ids: SidecarRuleIds): Check {
   const mangle = rulesIn(e.collected.serverRules, ids.tables.mangle);
-  const tproxied = packetsTo(mangle, ids.chains.tproxy, ids.targets.tproxy);
-  const diverted = packetsTo(mangle, ids.chains.divert, ids.targets.divertMark);
+  const tproxied = targetSeen(mangle, ids.chains.tproxy, ids.targets.tproxy);
+  const diverted = targetSeen(mangle, ids.chains.divert, ids.targets.divertMark);
   return {
     name: 'tproxy-counters',
-    ok: tproxied > 0 && diverted > 0,
-    detail: `server mangle: ${ids.chains.tproxy} ${ids.targets.tproxy} matched ${tproxied} packets (new connections), ${ids.chains.divert} ${ids.targets.divertMark} ${hexMark(tproxyMark)} matched ${diverted} (established)`,
+    ok: tproxied.packets > 0 && diverted.packets > 0,
+    detail: `server mangle: ${tproxied.text} (new connections), ${diverted.text} (established, mark ${hexMark(tproxyMark)})`,
   };
 }
 
@@ -170,15 +189,15 @@ function passthroughNotCaptured(e: Evidence, ids: TproxyJudgeIds): Check {
   const { tables, chains, rules } = ids.sidecar;
   const mangle = rulesIn(e.collected.serverRules, tables.mangle);
   const nat = rulesIn(e.collected.serverRules, tables.nat);
-  const inboundReturns = packetsOfRule(mangle, chains.inbound, ids.tproxy.rules.passthroughInbound);
-  const outputReturns = packetsOfRule(nat, chains.output, rules.passthroughReturn);
-  const proxyMarked = packetsOfRule(mangle, ids.tproxy.mangleOutputChain, ids.tproxy.rules.proxyLoopbackMark);
+  const inboundReturns = ruleSeen(mangle, chains.inbound, ids.tproxy.rules.passthroughInbound);
+  const outputReturns = ruleSeen(nat, chains.output, rules.passthroughReturn);
+  const proxyMarked = ruleSeen(mangle, ids.tproxy.mangleOutputChain, ids.tproxy.rules.proxyLoopbackMark);
   const looped = e.collected.serverLog.filter((c) => c.listener === INBOUND_LISTENER && !c.client.startsWith(`${e.client.ip}:`));
   return {
     name: 'passthrough-not-captured',
-    ok: inboundReturns > 0 && outputReturns > 0 && proxyMarked > 0 && looped.length === 0,
+    ok: inboundReturns.packets > 0 && outputReturns.packets > 0 && proxyMarked.packets > 0 && looped.length === 0,
     detail:
-      `server: mangle ${chains.inbound} ${ISTIO_PORTS.inboundPassthroughSource} RETURN matched ${inboundReturns} packets, nat ${chains.output} ${ISTIO_PORTS.inboundPassthroughSource} RETURN ${outputReturns}, ` +
-      `proxy-owner lo MARK ${hexMark(DEFAULT_TPROXY_CAPTURE.proxyLoopbackMark)} ${proxyMarked}; server sidecar logged ${looped.length} inbound connections not from ${e.client.ip}`,
+      `server: ${ISTIO_PORTS.inboundPassthroughSource} RETURN in mangle ${inboundReturns.text}, in nat ${outputReturns.text}; ` +
+      `proxy-owner lo MARK ${hexMark(DEFAULT_TPROXY_CAPTURE.proxyLoopbackMark)}: mangle ${proxyMarked.text}; server sidecar logged ${looped.length} inbound connections not from ${e.client.ip}`,
   };
 }

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkNamed, failStep, judgeRecorded, loadEvidence } from '../../../test/support/evidence.ts';
 import { addCount } from '../../../test/support/kernel-path.ts';
+import { sharedSidecarBreaks } from '../../../test/support/sidecar-judge-breaks.ts';
 import type { RuleCounter } from '../../evidence/iptables.ts';
 import { sidecarRuleIds, tproxyRuleIds, type RulesFlavour } from '../../istio/rule-ids.ts';
 import type { VerifyEvidence } from '../../judge/plan.ts';
@@ -23,6 +24,8 @@ function zero(rules: RuleCounter[], which: (r: RuleCounter) => boolean): void {
 
 /** Picks the rules of one table and chain, and with `rule`, only that exact rule. */
 const rulesOf = (table: string, chain: string, rule?: string) => (r: RuleCounter) => r.table === table && r.chain === chain && (rule === undefined || r.rule === rule);
+
+const SHARED_SIDECAR_BREAKS = sharedSidecarBreaks<Evidence, TproxyJudgeIds>((ids) => ids.sidecar);
 
 const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: TproxyJudgeIds) => void; detail: RegExp }> = [
   {
@@ -42,7 +45,7 @@ const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: Tpro
     check: 'tproxy-counters',
     how: 'established packets were not diverted',
     alter: (e, { sidecar: s }) => zero(e.collected.serverRules.rules, rulesOf(s.tables.mangle, s.chains.divert)),
-    detail: /divert \S+ 0x539 matched 0/i,
+    detail: /divert \S+ matched 0 packets \(established, mark 0x539\)/i,
   },
   { check: 'inbound-not-natted-in-conntrack', how: 'inbound was NATed', alter: (e) => e.collected.serverConntrack.forEach((c) => (c.nat = true)), detail: /, [1-9]\d* NATed/ },
   {
@@ -68,31 +71,35 @@ const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: Tpro
     check: 'excluded-ports-not-captured',
     how: "the excluded port's RETURN rule never matched (the port was TPROXYed)",
     alter: (e, { sidecar: s }) => zero(e.collected.serverRules.rules, rulesOf(s.tables.mangle, s.chains.inbound, s.rules.excludedInbound(15021))),
-    detail: /:15021 mangle RETURN matched 0 packets/,
+    detail: /:15021 mangle \S+ ".*" matched 0 packets/,
   },
   {
     check: 'excluded-ports-not-captured',
     how: 'the server sidecar captured :15090',
-    alter: (e) => e.collected.serverLog.push({ ...e.collected.serverLog.find((c) => c.listener === 'inbound')!, originalDst: `${e.server.ip}:15090` }),
-    detail: /:15090 mangle RETURN matched [1-9]\d* packets, server sidecar logged 1/,
+    alter: (e) => e.collected.serverLog.push({ ...e.collected.serverLog.find((c) => c.listener === 'inbound')!, originalDst: `${e.server.ip}:15090`, upstreamDst: `${e.server.ip}:15090` }),
+    detail: /:15090 mangle \S+ ".*" matched [1-9]\d* packets, server sidecar logged 1/,
   },
   {
     check: 'passthrough-not-captured',
     how: "the sidecar's own hand-off came back to it",
-    alter: (e) => e.collected.serverLog.push({ ...e.collected.serverLog.find((c) => c.listener === 'inbound')!, client: '127.0.0.6:40000' }),
+    // The looped connection is handed to the app as well, which accepts it from 127.0.0.6.
+    alter: (e) => {
+      e.collected.serverLog.push({ ...e.collected.serverLog.find((c) => c.listener === 'inbound' && c.upstreamDst === `${e.server.ip}:8080`)!, client: '127.0.0.6:40000' });
+      e.plan.accepts[e.server.name]!.push({ port: 8080, peer: '127.0.0.6', peerPort: 40001, bytes: 0 });
+    },
     detail: /server sidecar logged 1 inbound connections not from/,
   },
   {
     check: 'passthrough-not-captured',
     how: 'the 127.0.0.6 RETURN in mangle never matched',
     alter: (e, { sidecar: s, tproxy: t }) => zero(e.collected.serverRules.rules, rulesOf(s.tables.mangle, s.chains.inbound, t.rules.passthroughInbound)),
-    detail: /127\.0\.0\.6 RETURN matched 0 packets/,
+    detail: /127\.0\.0\.6 RETURN in mangle \S+ ".*" matched 0 packets/,
   },
   {
     check: 'passthrough-not-captured',
     how: "the proxy's loopback traffic was never marked",
     alter: (e, { sidecar: s, tproxy: t }) => zero(e.collected.serverRules.rules, rulesOf(s.tables.mangle, t.mangleOutputChain, t.rules.proxyLoopbackMark)),
-    detail: /proxy-owner lo MARK 0x53a 0;/,
+    detail: /proxy-owner lo MARK 0x53a: mangle \S+ ".*" matched 0 packets;/,
   },
   {
     check: 'proxy-uid-not-captured',
@@ -104,13 +111,20 @@ const breaks: Array<{ check: string; how: string; alter: (e: Evidence, ids: Tpro
     check: 'loopback-not-captured',
     how: 'the mangle loopback RETURN never matched',
     alter: (e, { sidecar: s, tproxy: t }) => zero(e.collected.clientRules.rules, rulesOf(s.tables.mangle, s.chains.inbound, t.rules.loopbackInbound)),
-    detail: /mangle lo RETURN 0/,
+    detail: /mangle lo RETURN: \S+ ".*" matched 0 packets/,
   },
   {
     check: 'loopback-not-captured',
     how: 'no nat loopback RETURN matched',
     alter: (e, { sidecar: s }) => zero(e.collected.clientRules.rules, (r) => [s.rules.localhostReturn, s.rules.loopbackNonProxyReturn].some((rule) => rulesOf(s.tables.nat, s.chains.output, rule)(r))),
-    detail: /nat loopback RETURN rules matched 0 \+ 0 packets/,
+    detail: /nat loopback RETURN rules: \S+ ".*" matched 0 packets, \S+ ".*" matched 0 packets/,
+  },
+  ...SHARED_SIDECAR_BREAKS,
+  {
+    check: 'sidecars-listening',
+    how: "the server sidecar's :15006 is not transparent",
+    alter: (e) => e.collected.sidecarSockets[e.server.name]!.listening.filter((l) => l.port === 15006).forEach((l) => (l.transparent = false)),
+    detail: /server: :15006 is not transparent/,
   },
   { check: 'probes-echoed', how: 'an excluded-port probe failed', alter: (e) => Object.assign(e.plan.probes['excluded-15020']!, { ok: false, error: 'ETIMEDOUT' }), detail: /excluded-15020: .*ETIMEDOUT/ },
   { check: 'bytes-intact', how: 'the bulk echo step failed', alter: (e) => failStep(e, 'bulk', 'read ECONNRESET'), detail: /the bulk step failed/ },
@@ -136,6 +150,7 @@ describe.each(FLAVOURS)('tproxy judge, %s flavour', (flavour, backend) => {
       const checks = judgeRecorded(backend, placement);
       expect(checks.filter((c) => !c.ok)).toEqual([]);
       expect(checks.map((c) => c.name)).toEqual([
+        'sidecars-listening',
         'outbound-captured',
         'inbound-captured',
         'tproxy-counters',
@@ -145,7 +160,9 @@ describe.each(FLAVOURS)('tproxy judge, %s flavour', (flavour, backend) => {
         'excluded-ports-not-captured',
         'passthrough-not-captured',
         'proxy-uid-not-captured',
+        'proxy-gid-not-captured',
         'loopback-not-captured',
+        'no-silent-bypass',
         'probes-echoed',
         'bytes-intact',
         'iperf3-through-path',

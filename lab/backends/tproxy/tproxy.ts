@@ -17,6 +17,7 @@ import { startSidecars } from '../../proxy/sidecar.ts';
 import type { Lab, Pod } from '../../topology/lab.ts';
 import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
 import { sidecarRules, type SidecarRules } from '../sidecar-rules.ts';
+import { readSidecarSockets } from '../sidecar-sockets.ts';
 import { judgeTproxy, type IpRoute, type IpRule, type TproxyEvidence } from './checks.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
 
@@ -96,17 +97,19 @@ export function tproxyBackendOf(flavour: RulesFlavour, capture: TproxyCaptureCon
       await Promise.all(captured.map((pod) => capturePod(pod, rules, capture)));
       const sidecars = await startSidecars(lab, captured, { transparentInbound: true });
       const log = (pod: string) => sidecars.get(pod)?.connections() ?? [];
+      const sockets = async () => Object.fromEntries(await Promise.all(captured.map(async (pod) => [pod.name, await readSidecarSockets(lab, pod, sidecars.get(pod.name)!.pid)] as const)));
       return {
         async collect() {
-          const [clientRules, serverRules, serverConntrack, clientConntrack, routing, podSysctls] = await Promise.all([
+          const [clientRules, serverRules, serverConntrack, clientConntrack, routing, podSysctls, sidecarSockets] = await Promise.all([
             rules.read(client.netns),
             rules.read(server.netns),
             readConntrack(server.netns),
             readConntrack(client.netns),
             readRouting(lab, captured),
             readSysctls(lab, captured),
+            sockets(),
           ]);
-          return { clientLog: log(client.name), serverLog: log(server.name), clientRules, serverRules, serverConntrack, clientConntrack, ...routing, podSysctls };
+          return { clientLog: log(client.name), serverLog: log(server.name), clientRules, serverRules, serverConntrack, clientConntrack, ...routing, podSysctls, sidecarSockets };
         },
         async pathCounters(): Promise<PathCounters> {
           const [clientRules, serverRules] = await Promise.all([rules.read(client.netns), rules.read(server.netns)]);
