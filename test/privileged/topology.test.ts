@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { expect, it } from 'vitest';
 import { cgroupOfPid } from '../../lab/host/cgroup.ts';
 import { listNetns } from '../../lab/host/ip.ts';
+import { newRunId } from '../../lab/topology/ledger.ts';
 import { Lab, withLab } from '../../lab/topology/lab.ts';
+import { labDebris } from '../support/host-state.ts';
 import { describePrivileged } from '../support/privileged.ts';
 
 describePrivileged('topology', ['ping'], () => {
@@ -25,7 +27,9 @@ describePrivileged('topology', ['ping'], () => {
   });
 
   it('removes what it built when the topology is invalid', async () => {
-    await expect(Lab.create({ nodes: [{ name: 'node-a', pods: ['dup', 'dup'] }] })).rejects.toThrow(/used twice/);
-    expect((await listNetns()).filter((n) => n.startsWith('lab-'))).toEqual([]);
+    // Named run: other runs may be live on the machine, and only this one's leftovers are in question.
+    const runId = newRunId();
+    await expect(Lab.create({ nodes: [{ name: 'node-a', pods: ['dup', 'dup'] }] }, { runId })).rejects.toThrow(/used twice/);
+    expect(labDebris(runId)).toEqual([]);
   });
 });
