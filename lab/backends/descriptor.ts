@@ -54,8 +54,12 @@ export interface BackendDescriptor<Collected = unknown> {
   readonly description: string;
   /** How reports show it: a short label and a chart colour. */
   readonly display: { readonly label: string; readonly color: string };
-  /** Commands the backend runs and kernel features it needs; doctor and bad-input errors name what is missing. */
-  readonly requires: { readonly tools: readonly string[]; readonly features: readonly KernelFeature[] };
+  /**
+   * Commands the backend runs and kernel features it needs; doctor and bad-input errors name what is
+   * missing. `oneOf` lists groups of alternatives: each group needs at least one of its features
+   * (tc steers with bpf_sk_assign, or with TPROXY where the kernel lacks it).
+   */
+  readonly requires: { readonly tools: readonly string[]; readonly features: readonly KernelFeature[]; readonly oneOf?: readonly (readonly KernelFeature[])[] };
   /** What the backend adds to the standard verify plan. */
   readonly plan: TrafficPlan;
   install(request: InstallRequest): Promise<Installation<Collected>>;

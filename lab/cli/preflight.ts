@@ -3,9 +3,8 @@
 // kernel that lacks a feature says so ("unsupported on this kernel: <feature>"), rather than
 // surfacing as an odd error midway.
 import type { BackendDescriptor } from '../backends/descriptor.ts';
-import { featuresNeeded, unsupportedReason, type BackendRequirements } from '../doctor/support.ts';
+import { missingFeaturesFor, unsupportedReason, type BackendRequirements } from '../doctor/support.ts';
 import { TOPOLOGY_TOOLS } from '../doctor/requirements.ts';
-import { absentFeatures } from '../features/derive.ts';
 import type { FeatureResult } from '../features/names.ts';
 import { probeKernelFeatures } from '../features/probe.ts';
 import { missingTools } from '../host/tools.ts';
@@ -44,6 +43,6 @@ export function requireTools(backend: BackendDescriptor, extra: readonly string[
  */
 export async function requireKernelFeatures(backend: BackendRequirements): Promise<void> {
   const { results } = await probeKernelFeatures();
-  const missing = absentFeatures(results, featuresNeeded(backend));
+  const missing = missingFeaturesFor(backend, results);
   if (missing.length > 0) throw new UnsupportedOnKernelError(backend.name, missing);
 }

@@ -8,7 +8,7 @@ import { SETUP_FIX, TOPOLOGY_FEATURES } from './requirements.ts';
 /** The part of a backend descriptor doctor reads. */
 export interface BackendRequirements {
   readonly name: string;
-  readonly requires: { readonly tools: readonly string[]; readonly features: readonly string[] };
+  readonly requires: { readonly tools: readonly string[]; readonly features: readonly string[]; readonly oneOf?: readonly (readonly string[])[] };
 }
 
 export type SupportStatus = 'supported' | 'unsupported' | 'missing-tools';
@@ -29,6 +29,23 @@ export function featuresNeeded(backend: BackendRequirements): KernelFeature[] {
   return [...new Set([...TOPOLOGY_FEATURES, ...(backend.requires.features as readonly KernelFeature[])])];
 }
 
+/**
+ * What the kernel lacks for a backend: every absent required feature, and for each group of
+ * alternatives with none present, its first feature, whose detail names the others and why they are absent too.
+ */
+export function missingFeaturesFor(backend: BackendRequirements, results: readonly FeatureResult[]): FeatureResult[] {
+  const missing = absentFeatures(results, featuresNeeded(backend));
+  for (const group of backend.requires.oneOf ?? []) {
+    const unknown = group.filter((f) => !isKernelFeature(f));
+    if (unknown.length > 0 || group.length === 0) throw new Error(`backend ${backend.name} has a bad group of alternative kernel features: [${group.join(', ')}] (known: lab/features/names.ts)`);
+    const absent = absentFeatures(results, group as readonly KernelFeature[]);
+    if (absent.length < group.length) continue;
+    const [first, ...others] = absent;
+    missing.push({ ...first!, detail: `${first!.detail}; its alternative${others.length > 1 ? 's' : ''} ${others.map((o) => `${o.feature} (${o.detail})`).join(', ')} ${others.length > 1 ? 'are' : 'is'} absent too` });
+  }
+  return missing;
+}
+
 /** "unsupported on this kernel: sk-msg (the kernel refused ...)" for the first absent feature, plus the count of others. */
 export function unsupportedReason(missing: readonly FeatureResult[]): string {
   const [first, ...rest] = missing;
@@ -37,7 +54,7 @@ export function unsupportedReason(missing: readonly FeatureResult[]): string {
 }
 
 export function backendSupport(backend: BackendRequirements, features: readonly FeatureResult[], isMissingTool: (tool: string) => boolean): BackendSupport {
-  const missingFeatures = absentFeatures(features, featuresNeeded(backend));
+  const missingFeatures = missingFeaturesFor(backend, features);
   const missingTools = [...new Set(backend.requires.tools)].filter(isMissingTool);
   if (missingFeatures.length > 0) return { backend: backend.name, status: 'unsupported', reason: unsupportedReason(missingFeatures), missingFeatures, missingTools };
   if (missingTools.length > 0) return { backend: backend.name, status: 'missing-tools', reason: `missing tools: ${missingTools.join(', ')} (${SETUP_FIX})`, missingFeatures, missingTools };

@@ -111,6 +111,20 @@ describe('doctor verdicts', () => {
     expect(report.backends.find((b) => b.backend === 'redirect')).toMatchObject({ status: 'missing-tools', reason: 'missing tools: haproxy (run scripts/setup.sh as root)' });
   });
 
+  it('needs one feature of each group of alternatives: tc runs with bpf_sk_assign or TPROXY, not without both', () => {
+    const tc = allBackends().find((b) => b.name === 'tc')!;
+    const results = deriveFeatures(recorded());
+    const without = (...gone: string[]) => results.map((r) => (gone.includes(r.feature) ? { ...r, present: false, detail: `${r.feature} taken out (altered in this test)` } : r));
+    const everyTool = () => false;
+    expect(backendSupport(tc, without('bpf-sk-assign'), everyTool).status).toBe('supported');
+    expect(backendSupport(tc, without('iptables-tproxy'), everyTool).status).toBe('supported');
+    const neither = backendSupport(tc, without('bpf-sk-assign', 'iptables-tproxy'), everyTool);
+    expect(neither.status).toBe('unsupported');
+    expect(neither.reason).toBe(
+      'unsupported on this kernel: bpf-sk-assign (bpf-sk-assign taken out (altered in this test); its alternative iptables-tproxy (iptables-tproxy taken out (altered in this test)) is absent too)',
+    );
+  });
+
   it('refuses a backend that names a feature the probe does not know', () => {
     expect(() => backendSupport({ name: 'typo', requires: { tools: [], features: ['sk_msg'] } }, [], () => false)).toThrow('backend typo requires unknown kernel features: sk_msg');
   });

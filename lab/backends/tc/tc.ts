@@ -114,8 +114,9 @@ export const tcBackend: BackendDescriptor<TcEvidence> = {
   display: { label: 'tc', color: '#CC79A7' },
   requires: {
     tools: ['tc', 'bpftool', 'clang', 'haproxy', 'ss', 'nsenter'],
-    // Not bpf-sk-assign: without it the backend steers with its TPROXY-mark fallback (steering.ts).
     features: ['bpf-syscall', 'btf', 'bpffs', 'tracefs', 'netns-veth', 'tc-clsact', 'bpf-enable-stats'] satisfies KernelFeature[],
+    // Steering: bpf_sk_assign, or without it the TPROXY-mark fallback (steering.ts).
+    oneOf: [['bpf-sk-assign', 'iptables-tproxy']],
   },
   plan: TC_PLAN,
   install: (request) => installTc(request),
