@@ -79,7 +79,7 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
     .option('--backends <list>', `comma-separated backends (default: every one: ${backendNames().join(', ')})`)
     .option('--placements <list>', `comma-separated placements (default: ${PLACEMENTS.join(',')})`)
     .option('--metrics <list>', `comma-separated metrics (default: ${METRICS.join(',')})`)
-    .option('--rounds <n>', 'rounds (default 12, or 3 with --quick); each measures every setup once per metric')
+    .option('--rounds <n>', 'rounds (default 9, or 3 with --quick); each measures every setup once per metric')
     .option('--quick', 'the quick profile: 3 rounds of none, redirect, tproxy, sockmap and tc (unless --backends names others)')
     .option('--seed <n>', 'seed of the slice order and of the bootstrap intervals (default 12)')
     .addOption(new Option('--pin <mode>', 'CPU pinning of the client and server pods (default pods)').choices(PIN_MODES))
