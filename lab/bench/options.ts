@@ -14,9 +14,9 @@ import { METRICS, PIN_MODES, type BenchConfiguration, type Metric, type PinMode 
 export type Profile = 'quick' | 'default';
 
 /**
- * Rounds per profile. A round costs about 5.5 s per setup on two cores (measured: 167 s for 3 rounds of
- * 10 setups), so the default profile's 16 setups fit 9 rounds in its 15 minutes with the setups' own
- * ~45 s, and quick's 10 setups fit 3 rounds in 240 s.
+ * Rounds per profile. A round costs about 5.5 s per setup on two cores (measured with the machine
+ * busy, load 4.3: 167 s for 3 rounds of 10 setups), so the default profile's 16 setups fit 9 rounds
+ * in its 15 minutes with the setups' own ~45 s, and quick's 10 setups fit 3 rounds in 240 s.
  */
 export const ROUNDS: Record<Profile, number> = { quick: 3, default: 9 };
 
