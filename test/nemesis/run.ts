@@ -30,6 +30,8 @@ export function nemesisSuite(nemesis: Nemesis, extraTools: readonly string[] = [
           const allowed = new Set([b.caughtBy.check, ...(b.alsoFailing ?? [])]);
           const unexpected = outcome.checks.filter((c) => !c.ok && !allowed.has(c.name)).map((c) => c.name);
           expect(unexpected, failed).toEqual([]);
+          // NEMESIS_REPORT=1 prints what caught each break, for the docs table and reports.
+          if (process.env.NEMESIS_REPORT === '1') process.stdout.write(`nemesis ${nemesis.backend} | ${b.name} | ${b.caughtBy.check}: ${caught!.detail} | also failed: ${outcome.checks.filter((c) => !c.ok && c !== caught).map((c) => c.name).join(', ') || 'none'}\n`);
         });
       });
     }
