@@ -151,6 +151,21 @@ export function proxyNotRecapturedCheck(e: Evidence): Check {
   const problems: string[] = [];
   for (const name of exactlyOne) if (moved(delta, name) !== 1) problems.push(`${name} +${moved(delta, name)}, expected +1 (the app's connection only)`);
   for (const name of none) if (moved(delta, name) !== 0) problems.push(`${name} +${moved(delta, name)}, expected +0`);
+  // Over the whole plan, every connection a REDIRECT counted (nat sees a connection's first packet only)
+  // is one the node proxy carried and logged on that listener: a recapture loop redirects the proxy's
+  // own connections again and again, and those never complete. Each count is the rule's exact text.
+  const carried: string[] = [];
+  for (const [pod, kind, rule] of [
+    [e.client, 'outbound', rulesOf(e, e.client).redirectOutbound],
+    [e.server, 'inbound', rulesOf(e, e.server).redirectInbound],
+  ] as const) {
+    const facts = podEvidence(e, pod);
+    const redirected = facts ? rulePackets(facts.rules, rule) : 0;
+    const logged = loggedOn(proxyOf(e, pod), pod.name, kind).length;
+    if (!facts) problems.push(`no rules of ${pod.name} in the evidence`);
+    else if (redirected !== logged) problems.push(`${pod.name} REDIRECT to ${kind === 'outbound' ? e.collected.config.outboundPort : e.collected.config.inboundPlaintextPort} counted ${redirected} connections over the plan, but the node proxy carried ${logged} on ${listenerName(pod.name, kind)}${redirected > logged ? ' (connections redirected that never completed: a recapture loop)' : ''}`);
+    carried.push(`${listenerName(pod.name, kind)} ${logged} of ${redirected} redirected`);
+  }
   const { marked, not_configured: unmarked } = e.collected.socketMarks;
   if (!(marked > 0)) problems.push('the socket marker marked no socket');
   if (unmarked > 0) problems.push(`${unmarked} proxy sockets were created before the mark was configured`);
@@ -160,7 +175,7 @@ export function proxyNotRecapturedCheck(e: Evidence): Check {
     detail: problems.length
       ? problems.join('; ')
       : `${probe.name} (${e.client.ip} -> ${e.server.ip}:${probe.port}): ${exactlyOne.map((n) => `${n} +1`).join(', ')}, ${none.map((n) => `${n} +0`).join(', ')}; ` +
-        `sockets the node proxies created with mark ${hex(e.collected.config.proxyMark)}: ${marked}`,
+        `over the plan ${carried.join(', ')}; sockets the node proxies created with mark ${hex(e.collected.config.proxyMark)}: ${marked}`,
   };
 }
 
