@@ -249,15 +249,15 @@ function hboneNotRewritten(j: Judged): Check {
 }
 
 /**
- * The app probe again from an AF_INET6 socket to ::ffff:<server>: connect6 rewrote it once, the client
- * sidecar logged that very socket with the server app as original destination, and sockops put the
+ * The app's question again from an AF_INET6 socket to ::ffff:<server> on its own port: connect6 rewrote it
+ * once, the client sidecar logged that very socket with the server app as original destination, and sockops put the
  * socket (an IPv4-mapped IPv6 one) into the SOCKHASH.
  */
 function mappedIpv6Captured(j: Judged): Check {
   const name = MAPPED_IPV6_PROBE.name;
   const probe = j.e.plan.probes[name];
   if (!probe) return { name: 'ipv4-mapped-ipv6-captured', ok: false, detail: whyMissing(j.e, `probe ${name}`) };
-  const app = formatEndpoint(at(j.e.server.ip, VERIFY_PORTS.app));
+  const app = formatEndpoint(at(j.e.server.ip, MAPPED_IPV6_PROBE.port));
   const local = plainAddress(probe.local);
   const logged = outboundEntryOf(j, name).filter((c) => c.originalDst === app);
   const inserted = eventsOf(j.events, 'established').filter(
@@ -313,7 +313,7 @@ function outsideCgroupUntouched(j: Judged): Check {
 const BYPASS_COUNTERS = ['connectNotAPod', 'skipIpv6', 'skipProxyUid', 'establishedUnsupported', 'sockhashInsertFailed', 'msgNoKey'] as const satisfies readonly SockmapCounterName[];
 
 /** The server app's ports that the plan reaches through the sidecars (the others are excluded or outside the cgroups). */
-const CAPTURED_APP_PORTS = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.bulk] as const;
+const CAPTURED_APP_PORTS = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.bulk, MAPPED_IPV6_PROBE.port] as const;
 
 /**
  * Every connection of the plan is accounted for, not just the absence of a bad event:
