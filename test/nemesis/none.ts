@@ -20,7 +20,6 @@ export const nemesis: Nemesis = {
       name: "a REDIRECT rule in the server pod's nat PREROUTING",
       apply: iptables('server', 'nat', '-A', 'PREROUTING', '-p', 'tcp', '--dport', '8080', '-j', 'REDIRECT', '--to-ports', '8080'),
       caughtBy: { check: 'no-iptables-rules-in-pods', detail: /server: [1-9]\d* iptables rules/ },
-      alsoFailing: ['kernel-path'],
     },
     {
       name: "a native nftables table hooked into the client pod's output",
@@ -34,13 +33,12 @@ export const nemesis: Nemesis = {
         await iptables('server', 'nat', '-A', 'PREROUTING', '-p', 'tcp', '--dport', '8080', '-j', 'REDIRECT', '--to-ports', '15006')(pair);
       },
       caughtBy: { check: 'app-sees-client-directly', detail: /not from the client: :8080 from 127\.0\.0\.6/ },
-      alsoFailing: ['no-iptables-rules-in-pods', 'kernel-path'],
+      alsoFailing: ['no-iptables-rules-in-pods'],
     },
     {
       name: "the client's node MASQUERADEs pod traffic",
       apply: (pair) => inClientNode('-t', 'nat', '-A', 'POSTROUTING', '-s', `${pair.client.ip}/32`, '-j', 'MASQUERADE')(pair),
       caughtBy: { check: 'app-sees-client-directly', detail: /not from the client: :8080 from 198\.18\./ },
-      alsoFailing: ['kernel-path'],
     },
     {
       name: "a neighbour's firewall DROPs :8083 in the client pod's OUTPUT",
