@@ -70,7 +70,8 @@ export function bulkBytesIntact(evidence: VerifyEvidence, proxies: readonly Prox
   for (const { name, conns } of carried) {
     if (conns.length !== 1) problems.push(`${name} logged ${conns.length} connections to ${target}, expected 1`);
     else if (conns[0]!.fromClient !== bulk.bytesSent || conns[0]!.fromServer !== bulk.bytesSent) {
-      problems.push(`${name} carried ${conns[0]!.fromClient} B out and ${conns[0]!.fromServer} B back, expected ${bulk.bytesSent} B each way`);
+      // The proxy's termination state says which side ended the connection first, and how.
+      problems.push(`${name} carried ${conns[0]!.fromClient} B out and ${conns[0]!.fromServer} B back, expected ${bulk.bytesSent} B each way (termination ${conns[0]!.termination || '?'})`);
     }
   }
   const through = carried.length ? `, and ${carried.map((c) => c.name).join(' and ')} each carried exactly ${bulk.bytesSent} B each way` : '';
