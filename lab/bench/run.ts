@@ -15,7 +15,7 @@ import { chooseLatencyDriver, type LatencyDriver, type LatencyTool } from '../tr
 import type { CapturedPair } from '../verify/setup.ts';
 import { pinningFor } from './instruments.ts';
 import { withLiveSetups, type BuildOutcome, type SetupSpec } from './live-setups.ts';
-import { BUILD_CONCURRENCY, CPS_CONCURRENCY, DEFAULT_PIN_MODE, DEFAULT_SEED, LATENCY_RATE, MESSAGE_BYTES, QUICK_BACKENDS, ROUNDS, SLICE_SECONDS, VERIFY_IPERF_SECONDS } from './options.ts';
+import { BUILD_CONCURRENCY, CPS_CONCURRENCY, DEFAULT_PIN_MODE, DEFAULT_SEED, LATENCY_RATE, MESSAGE_BYTES, QUICK_BACKENDS, QUICK_METRICS, ROUNDS, SLICE_SECONDS, VERIFY_IPERF_SECONDS } from './options.ts';
 import { estimateRemainingSeconds, formatDuration, isLatencyMetric, planRound, type PlannedSlice } from './plan.ts';
 import { BenchRecorder } from './recorder.ts';
 import { prepareReportDir } from './report-dir.ts';
@@ -68,7 +68,7 @@ export function resolveConfiguration(options: BenchOptions, driver: Pick<Latency
     profile,
     backends: options.backends ?? (quick ? [...QUICK_BACKENDS] : backendNames()),
     placements: options.placements ?? [...PLACEMENTS],
-    metrics: options.metrics ?? [...METRICS],
+    metrics: options.metrics ?? (quick ? [...QUICK_METRICS] : [...METRICS]),
     rounds: options.rounds ?? ROUNDS[quick ? 'quick' : 'default'],
     seed: options.seed ?? DEFAULT_SEED,
     sliceSeconds,

@@ -78,6 +78,8 @@ describe('bench profiles and timing', () => {
     // Without --backends, quick measures its five and the default profile every registered backend.
     expect(resolveConfiguration({ quick: true }, driver).backends).toEqual(['none', 'redirect', 'tproxy', 'sockmap', 'tc']);
     expect(resolveConfiguration({}, driver).backends).toEqual(backendNames());
+    expect(resolveConfiguration({ quick: true }, driver).metrics).toEqual(['latency', 'throughput', 'cps']);
+    expect(resolveConfiguration({ quick: true, metrics: ['round-trip'] }, driver).metrics).toEqual(['round-trip']);
     expect(resolveConfiguration({ pin: 'off' }, driver).pinning).toEqual({ mode: 'off', clientCpus: [], serverCpus: [] });
   });
 });
