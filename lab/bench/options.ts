@@ -15,10 +15,10 @@ export type Profile = 'quick' | 'default';
 
 /**
  * Rounds per profile. A ratio gets an interval only from 3 rounds in which neither of its two setups'
- * slices was flagged, and on this project's VM the stall rule flags about a third of quick slices
- * (hypervisor steal, mostly): with 3 rounds almost no comparison kept 3 (two quiet quick runs of 3
- * rounds, 2026-11-27: 6 and 0 of 56 comparisons with an interval). Quick therefore runs 5 rounds of
- * fewer slices (QUICK_METRICS, QUICK_BACKENDS).
+ * slices was flagged, and on this project's VM the stall rule flags a sixth to a quarter of quick
+ * slices (CPU used outside the measured setup, and hypervisor steal): with 3 rounds almost no
+ * comparison kept 3 (two quick runs of 3 rounds, 2026-11-27: 6 and 0 of 56 comparisons with an
+ * interval). Quick therefore runs 5 rounds of fewer slices (QUICK_METRICS, QUICK_BACKENDS).
  * A round costs about 5.5 s per setup with all four metrics (measured on 2 cores: 168 s for 3 rounds
  * of 10 setups), and about 3.7 s with quick's three (the measured periods of their slices: latency
  * 1.85 s, throughput 1.13 s, cps 0.67 s). So the default profile's 16 setups fit 9 rounds in its

@@ -2,7 +2,7 @@
 //            [--rounds N] [--quick] [--seed N] [--pin off|apps|pods] [--out DIR] [--name NAME] [--json] [--scale N]`
 import { Option, type Command } from 'commander';
 import { backendNames } from '../backends/index.ts';
-import { parseBackends, parseMetrics, parsePlacements, parsePositiveInteger, parseSeed } from '../bench/options.ts';
+import { parseBackends, parseMetrics, parsePlacements, parsePositiveInteger, parseSeed, QUICK_BACKENDS, QUICK_METRICS } from '../bench/options.ts';
 import { runBench, type BenchOutcome } from '../bench/run.ts';
 import { invalidRounds, RULE_SCALE_SIZES, ruleScaleTable, runRuleScale } from '../bench/rule-scale.ts';
 import { MAX_SCALE_PODS, runScaleBench } from '../bench/scale.ts';
@@ -76,9 +76,9 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
   program
     .command('bench')
     .description('build every backend x placement once, measure them in interleaved slices round after round, report paired ratios with 95 % intervals; writes reports/<date>-<name>/')
-    .option('--backends <list>', `comma-separated backends (default: every one: ${backendNames().join(', ')})`)
+    .option('--backends <list>', `comma-separated backends (default: every one: ${backendNames().join(', ')}; with --quick: ${QUICK_BACKENDS.join(', ')})`)
     .option('--placements <list>', `comma-separated placements (default: ${PLACEMENTS.join(',')})`)
-    .option('--metrics <list>', `comma-separated metrics (default: ${METRICS.join(',')})`)
+    .option('--metrics <list>', `comma-separated metrics (default: ${METRICS.join(',')}; with --quick: ${QUICK_METRICS.join(',')})`)
     .option('--rounds <n>', 'rounds (default 9, or 5 with --quick); each measures every setup once per metric')
     .option('--quick', 'the quick profile: 5 rounds of none, redirect, tproxy, sockmap and tc, measuring latency, throughput and cps (unless --backends or --metrics name others)')
     .option('--seed <n>', 'seed of the slice order and of the bootstrap intervals (default 12)')

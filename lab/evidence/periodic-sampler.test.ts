@@ -40,7 +40,8 @@ describe('a periodic sampler', () => {
   it('takes nothing more once stopped, on its timer or on demand', async () => {
     let n = 0;
     const sampler = PeriodicSampler.start({ intervalMs: 1, maxSamples: 100, read: () => Promise.resolve(n++) });
-    await sleep(10);
+    // It must have been sampling, or stopping it would prove nothing.
+    await readingsMade(sampler, 2);
     await sampler.stop();
     const taken = sampler.samples.length;
     await sampler.sampleNow();

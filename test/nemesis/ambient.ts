@@ -11,9 +11,9 @@ import { bpftool, inNetns, iptablesIn, moveToCgroupOf } from './live.ts';
 
 const stateOf = (pair: CapturedPair) => (pair.installation as AmbientInstallation).state;
 const CONFIG = ambientInpodConfig('0.0.0.0');
-/** What fails beside the named check when the app's replies to the node proxy are lost: every connection to the app. */
 /** What fails beside the named check when the node proxy's connections are recaptured until it can take no more. */
 const RECAPTURE_LOOP = ['plan-completed', 'outbound-captured', 'inbound-captured', 'client-ip-preserved', 'replies-via-table-100', 'probes-echoed', 'bytes-intact', 'iperf3-through-path', 'kernel-path'];
+/** What fails beside the named check when the app's replies to the node proxy are lost: every connection to the app. */
 const REPLIES_LOST = ['plan-completed', 'client-ip-preserved', 'probes-echoed', 'bytes-intact', 'iperf3-through-path', 'kernel-path'];
 
 export const ambientNemesis: Nemesis = {

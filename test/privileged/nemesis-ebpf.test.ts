@@ -5,6 +5,8 @@ import { nemesisSuite } from '../nemesis/run.ts';
 import { sockmapNemesis } from '../nemesis/sockmap.ts';
 import { tcNemesis } from '../nemesis/tc.ts';
 
-nemesisSuite(sockmapNemesis);
-nemesisSuite(tcNemesis);
-nemesisSuite(ambientNemesis);
+// What the plan and the breaks run beyond each backend's own tools (test/nemesis/live.ts).
+const TRAFFIC = ['iperf3', 'ss'];
+nemesisSuite(sockmapNemesis, [...TRAFFIC, 'bpftool']);
+nemesisSuite(tcNemesis, [...TRAFFIC, 'tc', 'sysctl', 'clang']);
+nemesisSuite(ambientNemesis, [...TRAFFIC, 'iptables', 'bpftool']);

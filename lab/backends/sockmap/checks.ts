@@ -312,8 +312,11 @@ function outsideCgroupUntouched(j: Judged): Check {
 /** Counters that each mean a connection or a message the programs could not handle, in a plan that has none. */
 const BYPASS_COUNTERS = ['connectNotAPod', 'skipIpv6', 'skipProxyUid', 'establishedUnsupported', 'sockhashInsertFailed', 'msgNoKey'] as const satisfies readonly SockmapCounterName[];
 
-/** The server app's ports that the plan reaches through the sidecars (the others are excluded or outside the cgroups). */
-const CAPTURED_APP_PORTS = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.bulk, MAPPED_IPV6_PROBE.port] as const;
+/**
+ * The server app's ports that the plan reaches through the sidecars: every port it probes but the
+ * excluded inbound ports and the probe from outside the cgroups (the loopback probe stays in the client pod).
+ */
+const CAPTURED_APP_PORTS = [VERIFY_PORTS.app, VERIFY_PORTS.proxyUid, VERIFY_PORTS.proxyGid, VERIFY_PORTS.bulk, VERIFY_PORTS.kernelPath, MAPPED_IPV6_PROBE.port] as const;
 
 /**
  * Every connection of the plan is accounted for, not just the absence of a bad event:

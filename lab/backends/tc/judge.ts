@@ -72,7 +72,9 @@ const describeFilter = (f: TcBpfFilter) => `bpf filter pref ${f.pref} '${f.progr
  * order, and one returning TC_ACT_OK ends the hook: the lab's filter is still listed (tc-filters-attached
  * passes) but never runs. A neighbour that returns TC_ACT_PIPE lets the next filter run, so a filter
  * ahead is not a failure by itself: the hook passes when the trace shows the lab's program acting on
- * that hook's own traffic (each hook's lines name its pod's address), and fails when it shows nothing.
+ * that hook's traffic, and fails when it shows nothing. For a pod's own hooks (app_outbound,
+ * app_inbound) that means lines naming the pod's address; for the node proxy's hooks, any
+ * proxy-to-pod or steering line of the run, so across nodes one node's lines stand for both.
  */
 export function filtersNotShadowedCheck(evidence: Evidence): Check {
   const shadowing = evidence.collected.filters.filter((f) => f.found !== undefined && f.ahead.length > 0);
