@@ -44,6 +44,14 @@ export interface Installation<Collected = unknown> {
    * with the proxy gone, captured traffic must fail rather than bypass it. Absent for `none`.
    */
   stopProxy?(pod: Pod): Promise<void>;
+  /**
+   * Stops the instruments that only the verify judgement reads (trace_pipe readers, map samplers),
+   * after verify has judged. The bench calls it before measuring: every reader's tracefs instance
+   * receives every run's printk lines, so with several setups live each line would be copied and
+   * parsed once per reader, and a sampler runs bpftool every few hundred ms, all beside the measured
+   * slices. Path counters keep counting; collect() afterwards holds what was gathered until then.
+   */
+  quiet?(): Promise<void>;
   /** Removes what install added. Teardown of the lab removes it too; this is for early removal. */
   uninstall(): Promise<void>;
 }

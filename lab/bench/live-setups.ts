@@ -1,6 +1,7 @@
 // Every setup of the matrix (backend x placement) live at the same time, each in its own run (its
 // own namespaces, cgroups, pins and ledger), so they can stand side by side. Setups are built,
-// installed and proven with the backend's verify checks, a few at a time; then the body measures
+// installed and proven with the backend's verify checks, a few at a time, then quietened (their
+// trace readers and map samplers stopped: see Installation.quiet); then the body measures
 // them all; then all are torn down, also when the body throws. Ctrl-C is the lab's own handler: it
 // tears down every live run (the bench writes its results first).
 import type { Placement } from '../judge/plan.ts';
@@ -51,6 +52,8 @@ export async function withLiveSetups<T>(specs: readonly SetupSpec[], hooks: Buil
       const seconds = () => Math.round((performance.now() - started) / 100) / 10;
       const holder = withCapturedPair(spec.backend, spec.placement, async (pair) => {
         const verdict = await pair.verify({ iperfSeconds: hooks.verifyIperfSeconds });
+        // Judged: the verify-only instruments would now only cost the measured slices of every setup.
+        await pair.installation.quiet?.();
         await hooks.onBuilt({ spec, seconds: seconds(), pair, verdict });
         if (verdict.ok) live.set(spec.id, { spec, pair, verdict });
         ready();

@@ -47,6 +47,10 @@ export async function installSockmap(lab: Lab, captured: readonly Pod[]): Promis
     async stopProxy(pod) {
       await sidecars.get(pod.name)?.stop();
     },
+    async quiet() {
+      await sampler.stop();
+      await trace.stop();
+    },
     async uninstall() {
       await sampler.stop();
       await Promise.all([...sidecars.values()].map((s) => s.stop()));

@@ -96,6 +96,9 @@ export async function installTc({ lab, captured }: InstallRequest, options: TcOp
     async stopProxy(pod) {
       await proxyOf(state, pod).stop();
     },
+    async quiet() {
+      await trace.stop();
+    },
     async uninstall() {
       // Pods first, so none of their packets is redirected to a proxy that is going away.
       for (const pod of captured) await releasePod(object, pod);
