@@ -63,6 +63,17 @@ export interface BackendDescriptor<Collected = unknown> {
   /** How reports show it: a short label and a chart colour. */
   readonly display: { readonly label: string; readonly color: string };
   /**
+   * Which Istio release's rules the backend installs, for verify output and reports, e.g. "Istio 1.30
+   * (rules of 1.30.3, 56df41f)". Absent for backends that install no Istio rules.
+   */
+  readonly istio?: string;
+  /**
+   * The same backend generating the rules of another Istio version ("1.24", "1.27.3"), for `lab verify
+   * --istio-version`. Throws a UsageError, saying why, for a version it has no rules for. Absent for
+   * backends without Istio rules, and for ambient, whose one generator follows the current line.
+   */
+  withIstioVersion?(version: string): BackendDescriptor<Collected>;
+  /**
    * Commands the backend runs and kernel features it needs; doctor and bad-input errors name what is
    * missing. `oneOf` lists groups of alternatives: each group needs at least one of its features
    * (tc steers with bpf_sk_assign, or with TPROXY where the kernel lacks it).

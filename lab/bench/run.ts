@@ -3,7 +3,7 @@
 // setup once per metric per round, in a fresh random order each round; then all are torn down. A
 // backend's figure is then compared with its baseline's from the same round (report/analysis.ts).
 // Results go to disk after every slice; Ctrl-C keeps what finished.
-import { backendNames } from '../backends/index.ts';
+import { backendByName, backendNames } from '../backends/index.ts';
 import type { Placement } from '../judge/plan.ts';
 import { PLACEMENTS } from '../judge/plan.ts';
 import { cpuCount } from '../host/procstat.ts';
@@ -149,8 +149,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
   const onBuilt = async (outcome: BuildOutcome) => {
     const { spec } = outcome;
     const tag = `setup ${spec.id}/${specs.length} ${spec.backend} ${spec.placement}`;
+    const istio = backendByName(spec.backend).istio;
+    const recorded = { ...spec, ...(istio === undefined ? {} : { istio }) };
     if ('error' in outcome) {
-      recorder.addSetup({ ...spec, buildSeconds: outcome.seconds, evidence: null, sliceProof: 'unproven', proxyProcesses: 0, error: outcome.error });
+      recorder.addSetup({ ...recorded, buildSeconds: outcome.seconds, evidence: null, sliceProof: 'unproven', proxyProcesses: 0, error: outcome.error });
       progress(`${tag}: SETUP FAILED: ${outcome.error.split('\n')[0]} (${outcome.seconds.toFixed(1)} s)`);
       return;
     }
@@ -159,7 +161,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
       await recordOffloads(pair, recorder);
       offloadsRecorded = true;
     }
-    recorder.addSetup({ ...spec, runId: pair.lab.runId, buildSeconds: outcome.seconds, evidence: { ok: verdict.ok, checks: verdict.checks }, sliceProof: sliceProofOf(pair), proxyProcesses: 0 });
+    recorder.addSetup({ ...recorded, runId: pair.lab.runId, buildSeconds: outcome.seconds, evidence: { ok: verdict.ok, checks: verdict.checks }, sliceProof: sliceProofOf(pair), proxyProcesses: 0 });
     const proof = verdict.ok ? `evidence ok, slices ${sliceProofOf(pair)}` : `EVIDENCE FAILED (${verdict.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}): not measured`;
     progress(`${tag}: ${proof} (${outcome.seconds.toFixed(1)} s; elapsed ${formatDuration(elapsed())})`);
   };

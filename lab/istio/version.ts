@@ -56,3 +56,8 @@ export function describeIstioLine(line: IstioLine): string {
   const release = ISTIO_RELEASES[line];
   return `Istio ${release.line} (rules of ${release.tag}, ${release.commit.slice(0, 7)})`;
 }
+
+/** One line for the native nftables flavours, e.g. "Istio 1.28 to 1.30 native nftables (rules of 1.30.3, 56df41f)". */
+export function describeIstioNftables(): string {
+  return `Istio ${ISTIO_NFTABLES_RELEASE.sameRulesAs} native nftables (rules of ${ISTIO_NFTABLES_RELEASE.tag}, ${ISTIO_NFTABLES_RELEASE.commit.slice(0, 7)})`;
+}

@@ -194,7 +194,21 @@ function evidenceSection(results: ResultsFile): string {
     '',
     table(['backend', 'placement', 'verify', 'slices', 'detail'], rows),
     '',
+    ...istioRulesLine(results),
   ].join('\n');
+}
+
+/** Which Istio release's rules each backend installed, as recorded per setup (absent in older results). */
+function istioRulesLine(results: ResultsFile): string[] {
+  const backendsByRules = new Map<string, string[]>();
+  for (const setup of results.setups) {
+    if (setup.istio === undefined) continue;
+    const backends = backendsByRules.get(setup.istio) ?? [];
+    if (!backends.includes(setup.backend)) backends.push(setup.backend);
+    backendsByRules.set(setup.istio, backends);
+  }
+  if (backendsByRules.size === 0) return [];
+  return [`Istio rules installed: ${[...backendsByRules].map(([rules, backends]) => `${backends.join(', ')}: ${rules}`).join('; ')}.`, ''];
 }
 
 function noiseSection(results: ResultsFile, analysis: Analysis): string {

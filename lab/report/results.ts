@@ -132,6 +132,8 @@ const setupSchema = z.object({
   id: count,
   backend: z.string(),
   placement: z.enum(PLACEMENTS),
+  /** Which Istio release's rules the backend installed (its descriptor's `istio`); absent for backends without Istio rules, and in results written before it was recorded. */
+  istio: z.string().optional(),
   runId: z.string().optional(),
   /** Seconds to build, install and prove this setup. */
   buildSeconds: finite,

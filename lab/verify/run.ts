@@ -1,5 +1,6 @@
 // `lab verify`: build a client/server topology for a placement, install a backend on both pods,
 // drive the standard plan, collect the backend's evidence and judge it.
+import type { BackendDescriptor } from '../backends/descriptor.ts';
 import type { Check } from '../judge/check.ts';
 import type { Placement, VerifyEvidence } from '../judge/plan.ts';
 import type { ThroughputResult } from '../traffic/types.ts';
@@ -21,13 +22,14 @@ export interface VerifyReport {
 
 /** One backend, one placement, build to teardown. */
 export async function verifyBackend(
-  backend: string,
+  backendOrDescriptor: string | BackendDescriptor,
   placement: Placement,
   options: { iperfSeconds?: number; runId?: string; saveEvidenceDir?: string } = {},
 ): Promise<VerifyReport> {
   const started = performance.now();
+  const backend = typeof backendOrDescriptor === 'string' ? backendOrDescriptor : backendOrDescriptor.name;
   return withCapturedPair(
-    backend,
+    backendOrDescriptor,
     placement,
     async (pair) => {
       const outcome = await pair.verify(options.iperfSeconds === undefined ? {} : { iperfSeconds: options.iperfSeconds });

@@ -67,9 +67,12 @@ export async function bystandersFor(lab: Lab, client: Pod, server: Pod): Promise
   return { nearClient: await podNamed(BYSTANDER_PODS.nearClient, client), nearServer: await podNamed(BYSTANDER_PODS.nearServer, server) };
 }
 
-/** Builds the pair for a placement, installs the backend, starts the apps; always tears down. */
-export async function withCapturedPair<T>(backendName: string, placement: Placement, body: (pair: CapturedPair) => Promise<T>, options: { runId?: string } = {}): Promise<T> {
-  const descriptor = backendByName(backendName);
+/**
+ * Builds the pair for a placement, installs the backend (by name, or a descriptor such as one for
+ * another Istio version), starts the apps; always tears down.
+ */
+export async function withCapturedPair<T>(backend: string | BackendDescriptor, placement: Placement, body: (pair: CapturedPair) => Promise<T>, options: { runId?: string } = {}): Promise<T> {
+  const descriptor = typeof backend === 'string' ? backendByName(backend) : backend;
   const bystanders = descriptor.plan.bystanders;
   return withLab(
     placementTopology(placement, { bystanders }),

@@ -1,7 +1,7 @@
 // The `lab` command as a user runs it: exit codes, JSON shapes, Ctrl-C midway, and a host left
 // exactly as it was.
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -28,6 +28,19 @@ describePrivileged('lab CLI', ['haproxy', 'iperf3', 'iptables-restore', 'conntra
       expect(labDebris(report.runId)).toEqual([]);
     }
     expect(snapshotHost()).toEqual(before);
+  });
+
+  it('verify --istio-version 1.24 installs, names and passes with Istio 1.24.6\'s rules', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-istio-'));
+    const result = lab('verify', '--backend', 'redirect', '--istio-version', '1.24', '--json', '--save-evidence', dir);
+    const report = JSON.parse(result.stdout) as { ok: boolean; istio?: string; runId: string };
+    expect(report, result.stderr).toMatchObject({ ok: true, istio: 'Istio 1.24 (rules of 1.24.6, 734e100)' });
+    expect(result.code).toBe(0);
+    // The client pod's `iptables-save -c`, as collected: 1.24 jumps to ISTIO_OUTPUT for TCP only (1.25+ for every protocol).
+    const evidence = JSON.parse(readFileSync(join(dir, 'redirect-same-node.json'), 'utf8')) as { collected: { clientRules: { rules: Array<{ table: string; chain: string; rule: string }> } } };
+    expect(evidence.collected.clientRules.rules.filter((r) => r.table === 'nat' && r.chain === 'OUTPUT').map((r) => `-A OUTPUT ${r.rule}`)).toEqual(['-A OUTPUT -p tcp -j ISTIO_OUTPUT']);
+    expect(labDebris(report.runId)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('exits 2 with the valid names for an unknown backend or placement', () => {

@@ -196,6 +196,13 @@ describe('lab report DIR', () => {
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('# Interception backends benchmark: bench');
   });
 
+  it('names the Istio rules each backend installed when the setups record them, and nothing when they do not', () => {
+    const istio = 'Istio 1.30 (rules of 1.30.3, 56df41f)';
+    const withIstio: ResultsFile = { ...recorded, setups: recorded.setups.map((s) => (s.backend === 'none' ? s : { ...s, istio })) };
+    expect(renderMarkdown(withIstio, analyze(withIstio), buildFigures(withIstio, analyze(withIstio)))).toContain(`Istio rules installed: redirect, tproxy: ${istio}.`);
+    expect(renderMarkdown(recorded, analyze(recorded), buildFigures(recorded, analyze(recorded)))).not.toContain('Istio rules installed');
+  });
+
   it('refuses an old file with the reason, and leaves its report alone', () => {
     writeFileSync(join(dir, 'results.json'), readFileSync(schema1Path));
     writeFileSync(join(dir, 'report.md'), 'old report');

@@ -5,6 +5,7 @@
 // and turn into connmark 0x111, whose table-100 route brings the app's replies back to the proxy.
 import type { KernelFeature } from '../../features/names.ts';
 import { readIptables } from '../../evidence/iptables.ts';
+import { CURRENT_ISTIO_LINE, describeIstioLine } from '../../istio/version.ts';
 import { NodeProxy } from '../../proxy/node-proxy.ts';
 import { SocketMarker } from '../../proxy/socket-mark.ts';
 import type { Pod } from '../../topology/lab.ts';
@@ -76,6 +77,9 @@ export const ambientBackend: BackendDescriptor<AmbientEvidence> = {
   name: 'ambient',
   description: 'Istio ambient in-pod redirection (1.24+): nat REDIRECT inside each pod to a per-node proxy (HAProxy as ztunnel) listening in the pod, mark 0x539 and table 100',
   display: { label: 'ambient', color: '#D55E00' },
+  // One generator, no per-line option: its rules equal istio-cni's 1.30.3 goldens (and, with DNS
+  // capture on, 1.24.6's default.golden too; test/unit/istio-ambient-conformance.test.ts).
+  istio: describeIstioLine(CURRENT_ISTIO_LINE),
   requires: {
     tools: ['iptables-restore', 'iptables-save', 'nft', 'haproxy', 'conntrack', 'ip', 'ss', 'bpftool', 'clang'],
     // bpf-syscall, bpffs, cgroup2 and cgroup2-socket-match: the socket marker on the node proxy's cgroup (lab/proxy/socket-mark.ts).

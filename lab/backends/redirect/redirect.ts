@@ -12,6 +12,7 @@ import { startSidecars } from '../../proxy/sidecar.ts';
 import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
 import { judgeRedirect, type RedirectEvidence } from './checks.ts';
 import { sidecarRules } from '../sidecar-rules.ts';
+import { sidecarIstioText, sidecarLineFor } from '../istio-rules.ts';
 import { readSidecarSockets } from '../sidecar-sockets.ts';
 
 const SHOWN: Record<RulesFlavour, Pick<BackendDescriptor, 'description' | 'display'>> = {
@@ -33,6 +34,8 @@ export function redirectBackendOf(flavour: RulesFlavour, capture: IstioCaptureCo
   return {
     name: `redirect${rules.suffix}`,
     ...SHOWN[flavour],
+    istio: sidecarIstioText(flavour, capture.istioVersion),
+    withIstioVersion: (version) => redirectBackendOf(flavour, { ...capture, istioVersion: sidecarLineFor(flavour, version) }),
     requires: { tools: [...rules.tools, 'haproxy', 'conntrack'], features: [...rules.features.redirect] },
     plan: STANDARD_PLAN,
     async install({ lab, captured }) {

@@ -17,6 +17,7 @@ import { startSidecars } from '../../proxy/sidecar.ts';
 import type { Lab, Pod } from '../../topology/lab.ts';
 import type { BackendDescriptor, PathCounters } from '../descriptor.ts';
 import { sidecarRules, type SidecarRules } from '../sidecar-rules.ts';
+import { sidecarIstioText, sidecarLineFor } from '../istio-rules.ts';
 import { readSidecarSockets } from '../sidecar-sockets.ts';
 import { judgeTproxy, type IpRoute, type IpRule, type TproxyEvidence } from './checks.ts';
 import { TPROXY_POD_SYSCTLS } from './sysctls.ts';
@@ -87,6 +88,8 @@ export function tproxyBackendOf(flavour: RulesFlavour, capture: TproxyCaptureCon
   return {
     name: `tproxy${rules.suffix}`,
     ...SHOWN[flavour],
+    istio: sidecarIstioText(flavour, capture.istioVersion),
+    withIstioVersion: (version) => tproxyBackendOf(flavour, { ...capture, istioVersion: sidecarLineFor(flavour, version) }),
     requires: { tools: [...rules.tools, 'ip', 'sysctl', 'haproxy', 'conntrack'], features: [...rules.features.tproxy] },
     plan: STANDARD_PLAN,
     async install({ lab, captured }) {
