@@ -144,6 +144,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
     sliceSeconds: configuration.sliceSeconds,
     latencyStartPeriodSeconds: configuration.latencyStartPeriodSeconds,
     conntrackCensus: (round) => round === 1,
+    warmUpConnectionRate: configuration.metrics.includes('cps'),
   };
 
   const onBuilt = async (outcome: BuildOutcome) => {
