@@ -96,6 +96,8 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
       const rounds = flags.rounds === undefined ? undefined : parsePositiveInteger('--rounds', flags.rounds, 1000);
       if (flags.name !== undefined && !/^[\w.-]+$/.test(flags.name)) throw new UsageError('--name takes letters, digits, ".", "_" and "-"');
       if (flags.ruleScale !== undefined) {
+        // The rule-scale case prints its table (or JSON) and writes no report directory.
+        if (flags.out !== undefined || flags.name !== undefined) throw new UsageError('--rule-scale prints its table (--json: the whole result) and writes no report: leave out --out and --name, and redirect its output to keep it');
         const sizes = typeof flags.ruleScale === 'string' ? flags.ruleScale.split(',').map((s) => parseRuleScaleSize(s)) : undefined;
         const result = await runRuleScale({ ...(sizes ? { sizes } : {}), ...(rounds === undefined ? {} : { rounds }) });
         if (flags.json) printJson(result);

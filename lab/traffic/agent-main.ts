@@ -87,10 +87,14 @@ function bulk(host: string, port: number, bytes: number, timeoutMs: number): Pro
       resolve({ target: `${host}:${port}`, ok, bytesSent: bytes, bytesEchoed, sha256Sent, sha256Echoed, millis, ...(error ? { error } : ok ? {} : { error: 'echoed bytes differ' }) });
     };
     const timer = setTimeout(() => finish(`echo incomplete after ${timeoutMs} ms (${bytesEchoed} of ${bytes} B)`), timeoutMs);
-    socket.on('connect', () => socket.end(payload));
+    // The write side closes only once every byte is back, so no byte is in flight at a half-close.
+    // Sending the payload and FIN at once (end(payload)) twice lost about 100 KB of the client's last
+    // bytes through an HAProxy 2.6.12 sidecar: the sidecar's FIN to the server came that much early.
+    socket.on('connect', () => socket.write(payload));
     socket.on('data', (chunk: Buffer) => {
       bytesEchoed += chunk.length;
       echoed.update(chunk);
+      if (bytesEchoed >= bytes) socket.end();
     });
     socket.on('end', () => finish());
     socket.on('error', (e) => finish(e.message));

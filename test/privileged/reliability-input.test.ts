@@ -61,6 +61,13 @@ describePrivileged('bad input and environment through the CLI', ['setpriv', 'hap
     expect(commandsRun(seconds)).toEqual([]);
   });
 
+  it('bench --rule-scale with --out exits 2: it writes no report, so the directory would silently stay empty', () => {
+    const result = labSync(['bench', '--rule-scale', '10', '--out', join(dir, 'never-written')], { env: DEBUG });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('--rule-scale prints its table (--json: the whole result) and writes no report');
+    expect(commandsRun(result)).toEqual([]);
+  });
+
   const scenario = (overrides: string) =>
     `export default { name: 'bad', description: 'x', topology: { nodes: [{ name: 'node-a', pods: ['client', 'server'] }] }, backend: { name: 'redirect' }, steps: [{ probe: { from: 'client', to: 'server', port: 8080 } }], ${overrides} };\n`;
   const malformed = [
