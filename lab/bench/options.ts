@@ -21,8 +21,10 @@ export type Profile = 'quick' | 'default';
  * interval). Quick therefore runs 5 rounds of fewer slices (QUICK_METRICS, QUICK_BACKENDS).
  * A round costs about 5.5 s per setup with all four metrics (measured on 2 cores: 168 s for 3 rounds
  * of 10 setups), and about 3.7 s with quick's three (the measured periods of their slices: latency
- * 1.85 s, throughput 1.13 s, cps 0.67 s). So the default profile's 16 setups fit 9 rounds in its
- * 15 minutes with the setups' own ~45 s, and quick's 10 setups 5 rounds in 240 s.
+ * 1.85 s, throughput 1.13 s, cps 0.67 s). That planned the default profile's 16 setups at 9 rounds
+ * and quick's 10 setups at 5 rounds, to fit 15 minutes and 240 s. Since the connection-rate warm-up
+ * (up to 2 s per setup) both run just over: 914 s and 241 s (2026-11-27, reports/example-default and
+ * reports/example-quick: rounds of 90-94 s and 37-38 s).
  */
 export const ROUNDS: Record<Profile, number> = { quick: 5, default: 9 };
 

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { analyze, formatChange, PRIMARY, type Comparison } from './analysis.ts';
+import { analyze, formatChange, MIN_PAIRED_ROUNDS, PRIMARY, type Comparison } from './analysis.ts';
 import { describeStallRule, STALL_RULE, type StallRule } from './stall.ts';
 import { bootstrapInterval, type Interval } from './bootstrap.ts';
 import { deriveSeed, seededRandom } from './random.ts';
@@ -161,7 +161,8 @@ function headlines(runs: readonly MergeRun[], seed: number, rule: StallRule): He
       backend: first.backend,
       baseline: first.baseline,
       perRun: found.map((f) => ({ run: f.run, interval: f.comparison?.interval ?? null, unproven: f.comparison?.unproven ?? false })),
-      pooled: ratios.length === 0 ? null : bootstrapInterval(ratios, seededRandom(deriveSeed(seed, `merged|${key}`))),
+      // The same floor as one run's: a bootstrap over one or two ratios would show a range that is no interval.
+      pooled: ratios.length < MIN_PAIRED_ROUNDS ? null : bootstrapInterval(ratios, seededRandom(deriveSeed(seed, `merged|${key}`))),
     };
   });
 }
@@ -263,7 +264,7 @@ export function renderMergedMarkdown(merged: MergedReport): string {
     ),
     '',
     `Shared configuration: profile ${merged.configuration.profile}, ${merged.configuration.rounds} rounds, metrics ${merged.configuration.metrics.join(', ')}, placements ${merged.placements.join(', ')}, seed ${merged.configuration.seed}. ` +
-      `Every configuration field is equal across the runs except ${MACHINE_OR_AXIS_FIELDS.join(', ')}.`,
+      `Every other configuration field is equal across the runs; only ${MACHINE_OR_AXIS_FIELDS.join(', ')} may differ (a label, the table's columns, the machine's CPU numbers).`,
     '',
     '## Verify outcomes (kernel × backend)',
     '',
@@ -276,7 +277,7 @@ export function renderMergedMarkdown(merged: MergedReport): string {
     '',
     '## Headline ratios',
     '',
-    "Each backend's figure over its baseline's from the same round: the median ratio over rounds with its bootstrap 95 % interval, per run, and over every run's rounds pooled. For latency and round trip a negative change is better; for throughput and connection rate a positive one. '–': no round with a counted slice on both sides.",
+    `Each backend's figure over its baseline's from the same round: the median ratio over rounds with its bootstrap 95 % interval, per run, and over every run's rounds pooled. For latency and round trip a negative change is better; for throughput and connection rate a positive one. '–': fewer than ${MIN_PAIRED_ROUNDS} paired rounds (rounds with a counted slice on both sides), too few for an interval.`,
     '',
     `Stall rule: ${describeStallRule(merged.stallRule)}.`,
     '',

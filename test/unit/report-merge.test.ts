@@ -88,6 +88,19 @@ describe('lab report --merge on runs of this machine', () => {
     expect(row!.pooled!.estimate).toBe((ratios[2]! + ratios[3]!) / 2); // the median of 6 ratios
   });
 
+  it('pools no interval from fewer paired rounds than one run needs for its own (a median of two is no answer)', () => {
+    const firstRoundOnly = (run: MergeRun): MergeRun => {
+      const altered = copy(run);
+      altered.results.slices = altered.results.slices.filter((s) => s.round === 1);
+      return altered;
+    };
+    const merged = mergeRuns([firstRoundOnly(runA), firstRoundOnly(runB)], { rule: LIFTED });
+    const own = [runA, runB].map((run) => analyze(firstRoundOnly(run).results, LIFTED).comparisons.find((c) => c.backend === 'redirect' && c.baseline === 'none')!);
+    expect(own.map((c) => c.pairs.length)).toEqual([1, 1]);
+    expect(merged.headlines[0]!.pooled).toBeNull();
+    expect(renderMergedMarkdown(merged)).toContain('| redirect vs none | same-node | – | – | – |');
+  });
+
   it('writes report.md and merged.json', () => {
     const out = mkdtempSync(join(tmpdir(), 'lab-merge-test-'));
     try {
