@@ -77,10 +77,3 @@ export const DEFAULT_TPROXY_CAPTURE: TproxyCaptureConfig = {
   routeTable: 133,
   hboneInbound: 'tproxied',
 };
-
-/** For verify output and reports: which HBONE behaviour a TPROXY install has, and whose it is. */
-export function describeTproxyHbone(c: TproxyCaptureConfig): string {
-  return c.hboneInbound === 'tproxied'
-    ? `hboneInbound=tproxied (as Istio: inbound ${c.inboundTunnelPort} is TPROXYed to ${c.inboundCapturePort})`
-    : `hboneInbound=bypassed (lab departure: inbound ${c.inboundTunnelPort} RETURNs in mangle ISTIO_INBOUND)`;
-}
