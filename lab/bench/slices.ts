@@ -43,9 +43,10 @@ const CPS_MAX_CONNECTIONS = 50_000;
 /**
  * The unrecorded warm-up of a setup's connection-rate driver. The driver is the lab's Node agent,
  * whose connect loop V8 optimises as it runs: on none, whose rate the agent itself bounds, 0.5 s
- * slices in a row measured 1540, 1511, 2244, 3045, 3550, 4018 connections/s, flat only after about
- * 5000 connections. Unwarmed, none's rate climbed round after round and every ratio against none
- * drifted with it. The bound in time keeps the bench's length: slower setups stop at it.
+ * slices in a row measured 1540, 1511, 2244, 3045, 3550, 4018 connections/s, flat (3700-4200) only
+ * after about 6000 connections. Unwarmed, none's rate climbed round after round and every ratio
+ * against none drifted with it. The bound in time keeps the bench's length; where 2 s give fewer
+ * than 5000 connections, the warm-up is partial.
  */
 const CPS_WARM_UP = { count: 5000, maxSeconds: 2 } as const;
 /** An iperf3 test opens a control connection and one data connection per stream. */
