@@ -6,7 +6,7 @@ import type { RulesFlavour } from '../istio/rule-ids.ts';
 import { describeIstioLine, describeIstioNftables, istioLineOf, ISTIO_NFTABLES_RELEASE, reproducesNativeNftables, type IstioLine } from '../istio/version.ts';
 
 /** The Istio line whose rules `version` generates; a UsageError, naming the versions there are, for others. */
-export function istioLineForVersion(version: string): IstioLine {
+function istioLineForVersion(version: string): IstioLine {
   try {
     return istioLineOf(version);
   } catch (e) {
