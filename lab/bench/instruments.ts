@@ -28,12 +28,35 @@ export interface Pinning {
   mode: PinMode;
   clientCpus: number[];
   serverCpus: number[];
+  /** Where the bench's own process (and the commands it runs between slices) keeps while it measures. */
+  benchCpus?: number[];
 }
 
-/** Client pod on the first CPU, server pod on the last: each side's processes keep one CPU each. */
+/**
+ * `pods` and `apps`: client pod on the first CPU, server pod on the last. `one-cpu`: the whole setup
+ * (both pods, their proxies, node proxies, every slice client) on the first CPU, and the bench itself
+ * on the others, so that no message of the measured path needs a wake-up on another CPU.
+ */
 export function pinningFor(mode: PinMode, cpus: number): Pinning {
   if (mode === 'off') return { mode, clientCpus: [], serverCpus: [] };
+  if (mode === 'one-cpu') return { mode, clientCpus: [0], serverCpus: [0], ...(cpus > 1 ? { benchCpus: range(1, cpus) } : {}) };
   return { mode, clientCpus: [0], serverCpus: [Math.max(0, cpus - 1)] };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+/**
+ * Keeps the bench's own process on `benchCpus` while `body` runs, then gives it every CPU again.
+ * Commands it starts inherit the mask, so the counter reads between slices stay off the measured CPU.
+ */
+export async function withBenchPinned<T>(pinning: Pinning, cpus: number, body: () => Promise<T>): Promise<T> {
+  if (!pinning.benchCpus) return body();
+  await pinProcess(process.pid, pinning.benchCpus);
+  try {
+    return await body();
+  } finally {
+    await pinProcess(process.pid, range(0, cpus));
+  }
 }
 
 /** CPUs a process started for a slice gets (taskset), or undefined when unpinned. */
@@ -42,10 +65,15 @@ export const serverCpusOf = (pinning: Pinning) => (pinning.mode === 'off' ? unde
 
 /**
  * Pins the long-lived processes of the client and server pods: `pods` pins all of them, `apps`
- * leaves the proxies to the scheduler. Other pods (bystanders, node-proxy pods) stay unpinned.
+ * leaves the proxies to the scheduler; other pods (bystanders, node-proxy pods) stay unpinned.
+ * `one-cpu` pins every process of the setup's cgroups, node proxies included.
  */
 export async function pinSetup(pair: CapturedPair, pinning: Pinning): Promise<void> {
   if (pinning.mode === 'off') return;
+  if (pinning.mode === 'one-cpu') {
+    for (const pid of await processesInTree(pair.lab.cgroupParent)) await pinProcess(pid, pinning.clientCpus);
+    return;
+  }
   for (const [pod, cpus] of [
     [pair.client, pinning.clientCpus],
     [pair.server, pinning.serverCpus],

@@ -57,7 +57,12 @@ export const DEFAULT_SEED = 12;
  * Every process of the client pod on the first CPU and of the server pod on the last: each slice then
  * runs with the same placement of processes on CPUs instead of the scheduler's choice of the moment.
  * Measured against `off` and `apps` on this project's 2-core VM while other work loaded it (load
- * 12-17), the spread did not differ clearly; `lab bench --pin` compares them on a quiet machine.
+ * 12-17), the spread did not differ clearly. `one-cpu` (the whole setup on CPU 0, the bench on the
+ * other CPUs) cut the spread of a bare veth pair's 1 s iperf3 figures three-fold on that VM (the
+ * per-round ratio of two identical pairs: 11.5 % standard deviation of its log, against 34-37 % split
+ * over two CPUs), but in the matrix it did not: over the 42 ratios of each quick run, the median
+ * per-round spread was 16.9 and 14.1 % in two one-cpu runs against 16.7 and 15.8 % in two pods runs
+ * (2026-11-27 and 28). So the default stays.
  */
 export const DEFAULT_PIN_MODE: PinMode = 'pods';
 

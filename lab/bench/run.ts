@@ -13,7 +13,7 @@ import { METRICS, type BenchConfiguration, type Metric, type PinMode, type Resul
 import { stallReasons, STALL_RULE } from '../report/stall.ts';
 import { chooseLatencyDriver, type LatencyDriver, type LatencyTool } from '../traffic/latency.ts';
 import type { CapturedPair } from '../verify/setup.ts';
-import { pinningFor } from './instruments.ts';
+import { pinningFor, withBenchPinned } from './instruments.ts';
 import { withLiveSetups, type BuildOutcome, type SetupSpec } from './live-setups.ts';
 import { BUILD_CONCURRENCY, CPS_CONCURRENCY, DEFAULT_PIN_MODE, DEFAULT_SEED, LATENCY_RATE, MESSAGE_BYTES, QUICK_BACKENDS, QUICK_METRICS, ROUNDS, SLICE_SECONDS, VERIFY_IPERF_SECONDS } from './options.ts';
 import { estimateRemainingSeconds, formatDuration, isLatencyMetric, planRound, type PlannedSlice } from './plan.ts';
@@ -75,7 +75,7 @@ export function resolveConfiguration(options: BenchOptions, driver: Pick<Latency
     latency: { tool: driver?.tool ?? 'not used', rate: LATENCY_RATE, messageBytes: MESSAGE_BYTES },
     throughput: { blockSize: '64K', streams: 1 },
     cps: { concurrency: CPS_CONCURRENCY },
-    pinning: { mode: pinning.mode, clientCpus: pinning.clientCpus, serverCpus: pinning.serverCpus },
+    pinning: { mode: pinning.mode, clientCpus: pinning.clientCpus, serverCpus: pinning.serverCpus, ...(pinning.benchCpus ? { benchCpus: pinning.benchCpus } : {}) },
     latencyStartPeriodSeconds: latencyStartPeriod(driver?.leadSeconds ?? 0, Math.max(sliceSeconds.latency, sliceSeconds['round-trip'])),
     stallRule: STALL_RULE,
   };
@@ -147,6 +147,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
     warmUpConnectionRate: configuration.metrics.includes('cps'),
   };
 
+  /** Setups proven and ready to measure (servers up, pinned, warmed up), by setup id. */
+  const measured = new Map<number, MeasuredSetup>();
   const onBuilt = async (outcome: BuildOutcome) => {
     const { spec } = outcome;
     const tag = `setup ${spec.id}/${specs.length} ${spec.backend} ${spec.placement}`;
@@ -165,39 +167,48 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
     recorder.addSetup({ ...recorded, runId: pair.lab.runId, buildSeconds: outcome.seconds, evidence: { ok: verdict.ok, checks: verdict.checks }, sliceProof: sliceProofOf(pair), proxyProcesses: 0 });
     const proof = verdict.ok ? `evidence ok, slices ${sliceProofOf(pair)}` : `EVIDENCE FAILED (${verdict.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}): not measured`;
     progress(`${tag}: ${proof} (${outcome.seconds.toFixed(1)} s; elapsed ${formatDuration(elapsed())})`);
+    if (!verdict.ok) return;
+    // Prepared here rather than after every build: the connection-rate warm-up (up to 2 s a setup)
+    // then overlaps the other setups' builds, which mostly wait on commands.
+    try {
+      const ready = await prepareSetup({ spec, pair, verdict }, env);
+      measured.set(spec.id, ready);
+      recorder.updateSetup(spec.id, { proxyProcesses: ready.processes.proxies.length });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      recorder.updateSetup(spec.id, { error });
+      progress(`${tag}: SETUP FAILED while starting its measurement servers: ${error.split('\n')[0]}: not measured`);
+    }
   };
 
   try {
-    await withLiveSetups(specs, { verifyIperfSeconds: VERIFY_IPERF_SECONDS, concurrency: BUILD_CONCURRENCY, onBuilt, shouldStop: () => stopRequested }, async (live) => {
-      const measured = new Map<number, MeasuredSetup>();
-      for (const setup of live) {
-        const ready = await prepareSetup(setup, env);
-        measured.set(setup.spec.id, ready);
-        recorder.updateSetup(setup.spec.id, { proxyProcesses: ready.processes.proxies.length });
-      }
+    await withLiveSetups(specs, { verifyIperfSeconds: VERIFY_IPERF_SECONDS, concurrency: BUILD_CONCURRENCY, onBuilt, shouldStop: () => stopRequested }, async () => {
       measureStarted = elapsed();
       const setupOf = (planned: PlannedSlice) => measured.get(planned.setupId)!;
       const activity = new Activity();
-      const ids = [...measured.keys()];
-      for (let round = 1; round <= configuration.rounds && !stopRequested && ids.length > 0; round++) {
-        const plan = planRound(round, ids, configuration.metrics, seededRandom(deriveSeed(configuration.seed, `round ${round}`)));
-        const roundStarted = performance.now();
-        const roundSlices: SliceRecord[] = [];
-        const keep = (slice: SliceRecord) => {
-          roundSlices.push(slice);
-          recorder.addSlice(slice);
-        };
-        for (const run of runsOf(plan)) {
+      // In setup order, not build order (which varies): the seeded shuffle then gives the same plan.
+      const ids = [...measured.keys()].sort((a, b) => a - b);
+      await withBenchPinned(env.pinning, env.cpus, async () => {
+        for (let round = 1; round <= configuration.rounds && !stopRequested && ids.length > 0; round++) {
+          const plan = planRound(round, ids, configuration.metrics, seededRandom(deriveSeed(configuration.seed, `round ${round}`)));
+          const roundStarted = performance.now();
+          const roundSlices: SliceRecord[] = [];
+          const keep = (slice: SliceRecord) => {
+            roundSlices.push(slice);
+            recorder.addSlice(slice);
+          };
+          for (const run of runsOf(plan)) {
+            if (stopRequested) break;
+            if (isLatencyMetric(run[0]!.metric)) await runLatencyPipeline(run, setupOf, env, activity, keep, () => stopRequested);
+            else keep(await runSlice(setupOf(run[0]!), run[0]!, env, activity));
+          }
           if (stopRequested) break;
-          if (isLatencyMetric(run[0]!.metric)) await runLatencyPipeline(run, setupOf, env, activity, keep, () => stopRequested);
-          else keep(await runSlice(setupOf(run[0]!), run[0]!, env, activity));
+          recorder.completeRound(round);
+          await options.afterRound?.(round, [...measured.values()]);
+          const eta = estimateRemainingSeconds(elapsed() - measureStarted, round, configuration.rounds);
+          progress(`round ${round}/${configuration.rounds}: ${roundSummary(roundSlices)} (${((performance.now() - roundStarted) / 1000).toFixed(1)} s; elapsed ${formatDuration(elapsed())}${eta === undefined ? '' : `, ETA ${formatDuration(eta)} + teardown`})`);
         }
-        if (stopRequested) break;
-        recorder.completeRound(round);
-        await options.afterRound?.(round, [...measured.values()]);
-        const eta = estimateRemainingSeconds(elapsed() - measureStarted, round, configuration.rounds);
-        progress(`round ${round}/${configuration.rounds}: ${roundSummary(roundSlices)} (${((performance.now() - roundStarted) / 1000).toFixed(1)} s; elapsed ${formatDuration(elapsed())}${eta === undefined ? '' : `, ETA ${formatDuration(eta)} + teardown`})`);
-      }
+      });
       measureEnded = elapsed();
     });
   } finally {

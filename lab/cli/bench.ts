@@ -1,5 +1,5 @@
 // `lab bench [--backends a,b] [--placements same-node,cross-node] [--metrics latency,round-trip,throughput,cps]
-//            [--rounds N] [--quick] [--seed N] [--pin off|apps|pods] [--out DIR] [--name NAME] [--json] [--scale N]`
+//            [--rounds N] [--quick] [--seed N] [--pin off|apps|pods|one-cpu] [--out DIR] [--name NAME] [--json] [--scale N]`
 import { Option, type Command } from 'commander';
 import { backendNames } from '../backends/index.ts';
 import { parseBackends, parseMetrics, parsePlacements, parsePositiveInteger, parseSeed, QUICK_BACKENDS, QUICK_METRICS } from '../bench/options.ts';
@@ -82,7 +82,7 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
     .option('--rounds <n>', 'rounds (default 9, or 5 with --quick); each measures every setup once per metric')
     .option('--quick', 'the quick profile: 5 rounds of none, redirect, tproxy, sockmap and tc, measuring latency, throughput and cps (unless --backends or --metrics name others)')
     .option('--seed <n>', 'seed of the slice order and of the bootstrap intervals (default 12)')
-    .addOption(new Option('--pin <mode>', 'CPU pinning of the client and server pods (default pods)').choices(PIN_MODES))
+    .addOption(new Option('--pin <mode>', 'CPU pinning: pods puts the client pod on the first CPU and the server pod on the last; one-cpu puts each whole setup on CPU 0 and the bench on the others; apps leaves the proxies unpinned; off pins nothing (default pods)').choices(PIN_MODES))
     .option('--out <dir>', 'report directory (default reports/<date>-<name>)')
     .option('--name <name>', 'report name (default "quick" or "bench")')
     .addOption(new Option('--latency-tool <tool>', 'force a latency tool (default fortio when installed, else sockperf)').choices(['fortio', 'sockperf']))

@@ -3,9 +3,10 @@
 // how the numbers were made, and the machine they were made on.
 import { analyze, BASELINES, CI_TARGETS, NO_STALL_RULE, formatChange, headlineLine, PRIMARY, type Analysis, type Comparison, type SetupSummary } from './analysis.ts';
 import type { Figure } from './figures.ts';
-import type { Metric, ResultsFile } from './results.ts';
+import type { BenchConfiguration, Metric, ResultsFile } from './results.ts';
 import { describeStallRule, foreignFraction, stallReasons, stealFraction } from './stall.ts';
 import { median } from './stats.ts';
+import { sliceDeviations, stealBands } from './steal-bands.ts';
 import { DEFAULT_RESAMPLES } from './bootstrap.ts';
 
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -240,12 +241,34 @@ function noiseSection(results: ResultsFile, analysis: Analysis): string {
       ],
     ),
     '',
+    'Did steal move the numbers? Slices by the steal during their window, and how far each slice\'s figure sits from the median of its own setup and metric (every slice with a figure, flagged or not). A band no further out than the first was not disturbed by its steal.',
+    '',
+    table(
+      ['steal, share of the machine', 'slices', 'median distance from its setup\'s median', '90th percentile'],
+      stealBands(sliceDeviations(results.slices)).map((band) => [
+        band.to === null ? `≥ ${formatPercent(band.from)}` : `${formatPercent(band.from)} to ${formatPercent(band.to)}`,
+        String(band.slices),
+        band.medianDeviation === null ? '–' : formatPercent(band.medianDeviation),
+        band.p90Deviation === null ? '–' : formatPercent(band.p90Deviation),
+      ]),
+    ),
+    '',
   ].join('\n');
+}
+
+function describePinning(p: BenchConfiguration['pinning']): string {
+  if (p.mode === 'off') return 'no pinning';
+  if (p.mode === 'one-cpu') {
+    const bench = p.benchCpus ? `, and the bench itself (with the counter reads between slices) on CPU ${p.benchCpus.join(',')}` : '';
+    return `every process of each setup (both pods, their proxies, node proxies) and every slice client on CPU ${p.clientCpus.join(',')} (taskset)${bench}, so no message of a measured path waits for a wake-up on another CPU`;
+  }
+  const pods = p.mode === 'pods';
+  return `${pods ? 'every process of the client pod' : "the client pod's apps"} on CPU ${p.clientCpus.join(',')} and ${pods ? 'of the server pod' : "the server pod's apps"} on CPU ${p.serverCpus.join(',')} (taskset), slice clients started pinned`;
 }
 
 function methodSection(results: ResultsFile): string {
   const c = results.configuration;
-  const pin = c.pinning.mode === 'off' ? 'no pinning' : `${c.pinning.mode === 'pods' ? 'every process of the client pod' : 'the client pod\'s apps'} on CPU ${c.pinning.clientCpus.join(',')} and ${c.pinning.mode === 'pods' ? 'of the server pod' : 'the server pod\'s apps'} on CPU ${c.pinning.serverCpus.join(',')} (taskset), slice clients started pinned`;
+  const pin = describePinning(c.pinning);
   const lines = [
     `- Matrix: backends ${c.backends.join(', ')}; placements ${c.placements.join(', ')}; metrics ${c.metrics.join(', ')}; ${c.rounds} rounds asked, seed ${c.seed}.`,
     '- Every setup (backend × placement) was built, installed and proven once, each in its own run (namespaces, cgroups, pins), and all stayed live side by side. Each round then measured every setup once per metric, in a fresh random order of the setups for each metric (seeded), so that machine drift falls on every backend within the same few seconds.',

@@ -22,7 +22,7 @@ import { readResults, RESULTS_FILE, type Metric, type ResultsFile } from './resu
  * - pinning.clientCpus/serverCpus: which CPU numbers were pinned follows the machine's CPU count
  *   (pinning.mode, the method, must still be equal).
  */
-export const MACHINE_OR_AXIS_FIELDS = ['name', 'backends', 'pinning.clientCpus', 'pinning.serverCpus'] as const;
+export const MACHINE_OR_AXIS_FIELDS = ['name', 'backends', 'pinning.clientCpus', 'pinning.serverCpus', 'pinning.benchCpus'] as const;
 
 /** `lab doctor --json`'s per-backend findings, when a run directory holds a doctor.json beside results.json. */
 export const DOCTOR_FILE = 'doctor.json';

@@ -25,7 +25,7 @@ export const METRICS = ['latency', 'round-trip', 'throughput', 'cps'] as const;
 export type Metric = (typeof METRICS)[number];
 
 export const PROFILES = ['quick', 'default', 'custom'] as const;
-export const PIN_MODES = ['off', 'apps', 'pods'] as const;
+export const PIN_MODES = ['off', 'apps', 'pods', 'one-cpu'] as const;
 export type PinMode = (typeof PIN_MODES)[number];
 
 const count = z.number().int().nonnegative();
@@ -117,7 +117,13 @@ const configurationSchema = z.object({
   throughput: z.object({ blockSize: z.string(), streams: count }),
   cps: z.object({ concurrency: count }),
   /** Where the client and server pods' processes were pinned (taskset), and how. */
-  pinning: z.object({ mode: z.enum(PIN_MODES), clientCpus: z.array(count), serverCpus: z.array(count) }),
+  pinning: z.object({
+    mode: z.enum(PIN_MODES),
+    clientCpus: z.array(count),
+    serverCpus: z.array(count),
+    /** CPUs the bench's own process kept to while it measured (one-cpu mode; absent before it existed). */
+    benchCpus: z.array(count).optional(),
+  }),
   /** Seconds between starts of consecutive latency clients (sockperf is started ahead of its slice). */
   latencyStartPeriodSeconds: finite,
   /** The stall rule in force when the slices were recorded (the report applies the current one). */

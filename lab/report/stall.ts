@@ -1,7 +1,11 @@
 // The stall rule: which measured slices were taken while the machine was not the bench's. Each slice
 // records the machine's counters over its own measurement window; a slice is flagged when any of
 // these held during that window, and flagged slices are left out of the ratios (and counted):
-// - steal: the hypervisor ran something else for at least 2 % of the machine's CPU time;
+// - steal: the hypervisor ran something else for at least 5 % of the machine's CPU time. The rule
+//   said 2 % until 2026-11-28. Then 2016 slices of eleven bench runs on this project's 2-core VM
+//   (2026-11-27/28), banded as steal-bands.ts does, put the median distance of a slice from its
+//   setup's median at 6.5 % below 2 % steal, 5.5 % at 2-5 %, 7.8 % at 5-10 % and 22.8 % from 10 %.
+//   Every report prints these bands for its own slices, so a run shows whether the threshold held;
 // - foreign load: processes outside this setup's pods (and outside the kernel's softirq threads)
 //   used at least 15 % of the machine's CPU time: another program, or another user's work;
 // - window: the measurement window the bench recorded was 50 % longer or shorter than asked (the tool
@@ -37,7 +41,7 @@ export interface StallRule {
   overrunFraction: number;
 }
 
-export const STALL_RULE: StallRule = { stealFraction: 0.02, foreignFraction: 0.15, overrunFraction: 0.5 };
+export const STALL_RULE: StallRule = { stealFraction: 0.05, foreignFraction: 0.15, overrunFraction: 0.5 };
 
 export function describeStallRule(rule: StallRule = STALL_RULE): string {
   const pct = (f: number) => `${Math.round(f * 100)} %`;

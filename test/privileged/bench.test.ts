@@ -22,22 +22,23 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
 
   it('measures live setups in interleaved, pinned slices with per-slice path evidence, and reports paired ratios', async () => {
     const lines: string[] = [];
-    const pinnedServerPods: Array<string | undefined> = [];
+    const setupProcessCpus: Array<string | undefined> = [];
+    const benchCpusWhileMeasuring: Array<string | undefined> = [];
+    const everyCpu = cpus().length > 1 ? `0-${cpus().length - 1}` : '0';
     const outcome = await runBench({
       backends: ['none', 'redirect'],
       placements: ['same-node'],
       rounds: 2,
       outDir: dir,
       latencyTool: 'sockperf',
-      pin: 'pods',
+      pin: 'one-cpu',
       progress: (line) => lines.push(line),
       afterRound: async (round: number, setups: readonly MeasuredSetup[]) => {
+        // one-cpu: every long-lived process of both setups (apps, agents, servers, sidecars) on
+        // CPU 0, and the bench itself on the other CPUs while it measures.
+        for (const setup of setups) for (const pid of setup.processes.all) setupProcessCpus.push(allowedCpus(pid));
+        benchCpusWhileMeasuring.push(allowedCpus(process.pid));
         const redirect = setups.find((s) => s.spec.backend === 'redirect')!;
-        // Every long-lived process of the server pod is pinned to the last CPU.
-        for (const pid of redirect.processes.all) {
-          const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-          if (cgroup.includes(`/${redirect.pair.server.name}\n`)) pinnedServerPods.push(allowedCpus(pid));
-        }
         if (round === 1) await redirect.pair.lab.exec(redirect.pair.client, 'iptables', ['-t', 'nat', '-F'], { inCgroup: false });
       },
     });
@@ -45,12 +46,16 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
     expect(lines.some((l) => /^setup 2\/2 redirect same-node: evidence ok/.test(l))).toBe(true);
     expect(lines.some((l) => /^round 2\/2: 8 slices/.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(/^lab bench: complete in \S+ \(\d+ s wall: setups \d+ s, measuring \d+ s, teardown \d+ s\)$/);
-    expect(pinnedServerPods.length).toBeGreaterThan(2);
-    const last = String(Math.max(0, cpus().length - 1));
-    expect(new Set(pinnedServerPods)).toEqual(new Set([last]));
+    expect(setupProcessCpus.length).toBeGreaterThan(8);
+    expect(new Set(setupProcessCpus)).toEqual(new Set(['0']));
+    const others = cpus().length > 2 ? `1-${cpus().length - 1}` : cpus().length === 2 ? '1' : '0';
+    expect(new Set(benchCpusWhileMeasuring)).toEqual(new Set([others]));
+    // Once it has measured, the bench may run anywhere again.
+    expect(allowedCpus(process.pid)).toBe(everyCpu);
 
     const results = readResults(join(dir, 'results.json'));
     expect(results.roundsCompleted).toBe(2);
+    expect(results.configuration.pinning).toMatchObject({ mode: 'one-cpu', clientCpus: [0], serverCpus: [0] });
     // Two setups build at once, and results.json lists them as they became ready: either may be first.
     const setups = [...results.setups].sort((a, b) => a.backend.localeCompare(b.backend));
     expect(setups.map((s) => [s.backend, s.evidence?.ok, s.sliceProof])).toEqual([
@@ -93,6 +98,36 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
     expect(report).toContain('## The answer');
     expect(report).toMatch(/- redirect vs none, same node, throughput: /);
     expect(report).toContain('## CPU cost');
+  });
+
+  it('pins the client pod to the first CPU and the server pod to the last by default (pods), and leaves the bench unpinned', async () => {
+    const byPod = new Map<string, Set<string | undefined>>();
+    const podNames: string[] = [];
+    const benchCpus: Array<string | undefined> = [];
+    const outcome = await runBench({
+      backends: ['redirect'],
+      placements: ['same-node'],
+      metrics: ['throughput'],
+      rounds: 1,
+      outDir: join(dir, 'pods'),
+      progress: () => undefined,
+      afterRound: async (_round: number, setups: readonly MeasuredSetup[]) => {
+        const { pair, processes } = setups[0]!;
+        podNames.push(pair.client.name, pair.server.name);
+        for (const pid of processes.all) {
+          const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+          const pod = [pair.client.name, pair.server.name].find((name) => cgroup.includes(`/${name}\n`));
+          if (pod) byPod.set(pod, (byPod.get(pod) ?? new Set()).add(allowedCpus(pid)));
+        }
+        benchCpus.push(allowedCpus(process.pid));
+      },
+    });
+    expect(outcome.status).toBe('complete');
+    const last = String(Math.max(0, cpus().length - 1));
+    const [client, server] = podNames;
+    expect([...byPod.get(client!)!]).toEqual(['0']);
+    expect([...byPod.get(server!)!]).toEqual([last]);
+    expect(benchCpus).toEqual([cpus().length > 1 ? `0-${cpus().length - 1}` : '0']);
   });
 
   // fortio is optional on a bare host (not packaged for Debian); the GitHub workflow and the Vagrant VM

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBackends, parseMetrics, parsePinMode, parsePlacements, parsePositiveInteger, parseSeed, ROUNDS, SLICE_SECONDS } from '../../lab/bench/options.ts';
 import { estimateRemainingSeconds, formatDuration, planRound } from '../../lab/bench/plan.ts';
 import { defaultReportDir } from '../../lab/bench/report-dir.ts';
+import { pinningFor } from '../../lab/bench/instruments.ts';
 import { latencyStartPeriod, resolveConfiguration } from '../../lab/bench/run.ts';
 import { scaleTopology } from '../../lab/bench/scale.ts';
 import { UsageError } from '../../lab/errors.ts';
@@ -84,12 +85,27 @@ describe('bench profiles and timing', () => {
   });
 });
 
+describe('pinning', () => {
+  it('puts a whole setup on CPU 0 and the bench on the other CPUs in one-cpu mode', () => {
+    expect(pinningFor('one-cpu', 2)).toEqual({ mode: 'one-cpu', clientCpus: [0], serverCpus: [0], benchCpus: [1] });
+    expect(pinningFor('one-cpu', 4).benchCpus).toEqual([1, 2, 3]);
+    // One CPU: nowhere else to put the bench, so it is not pinned at all.
+    expect(pinningFor('one-cpu', 1)).toEqual({ mode: 'one-cpu', clientCpus: [0], serverCpus: [0] });
+  });
+
+  it('splits the client pod and the server pod over the first and last CPU in pods and apps modes', () => {
+    expect(pinningFor('pods', 2)).toEqual({ mode: 'pods', clientCpus: [0], serverCpus: [1] });
+    expect(pinningFor('apps', 4)).toEqual({ mode: 'apps', clientCpus: [0], serverCpus: [3] });
+    expect(pinningFor('off', 2)).toEqual({ mode: 'off', clientCpus: [], serverCpus: [] });
+  });
+});
+
 describe('bench options', () => {
   it('rejects unknown values and names the allowed ones', () => {
     expect(() => parseMetrics('latency,bogus')).toThrow('--metrics: unknown value "bogus": allowed values are latency, round-trip, throughput, cps');
     expect(() => parsePlacements('same-node,elsewhere')).toThrow(/allowed values are same-node, cross-node/);
     expect(() => parseBackends('redirect,nope', ['none', 'redirect'])).toThrow(/"nope"/);
-    expect(() => parsePinMode('some')).toThrow(/allowed values are off, apps, pods/);
+    expect(() => parsePinMode('some')).toThrow(/allowed values are off, apps, pods, one-cpu/);
     expect(() => parsePositiveInteger('--rounds', '0', 100)).toThrow(/from 1 to 100/);
     expect(() => parsePositiveInteger('--rounds', '2.5', 100)).toThrow(UsageError);
     expect(() => parseSeed('-1')).toThrow(UsageError);

@@ -8,6 +8,8 @@ import { describeStallRule, foreignFraction, stallReasons, STALL_RULE, type Slic
 import { median, percentileOf } from '../../lab/report/stats.ts';
 import { readFileSync } from 'node:fs';
 import { parseResults } from '../../lab/report/results.ts';
+import { primaryValue } from '../../lab/report/analysis.ts';
+import { sliceDeviations, stealBands } from '../../lab/report/steal-bands.ts';
 
 /** A real bench run of this machine (test/fixtures/report/README.md says which). */
 const recordedResults = () => parseResults(readFileSync(new URL('../fixtures/report/recorded/results.json', import.meta.url), 'utf8'));
@@ -185,14 +187,15 @@ describe('the stall rule', () => {
   it('leaves a quiet slice alone and states its thresholds', () => {
     expect(stallReasons(quiet)).toEqual([]);
     expect(foreignFraction(quiet)).toBeCloseTo(0.02, 10);
-    expect(describeStallRule()).toContain('2 %');
+    expect(describeStallRule()).toContain('5 %');
     expect(describeStallRule()).toContain('15 %');
     expect(describeStallRule()).toContain('50 %');
   });
 
   it('flags steal, foreign load, a window off its plan and bench work in flight, each by name', () => {
-    expect(stallReasons({ ...quiet, stealUs: 40_000 })).toEqual(['steal 2.0 %']);
-    expect(stallReasons({ ...quiet, stealUs: 39_000 })).toEqual([]);
+    // 5 % of two CPUs for one second is 100 ms of steal.
+    expect(stallReasons({ ...quiet, stealUs: 100_000 })).toEqual(['steal 5.0 %']);
+    expect(stallReasons({ ...quiet, stealUs: 99_000 })).toEqual([]);
     expect(stallReasons({ ...quiet, machineBusyUs: 1_460_000 })).toEqual(['foreign load 15.0 %']);
     expect(stallReasons({ ...quiet, windowMs: 1500, machineBusyUs: 1_200_000 * 1.5, setupUs: 1_150_000 * 1.5 })).toEqual(['window 1500 ms for 1000 ms']);
     // A window recorded far too short: the bench took its readings late, they do not describe the slice.
@@ -208,5 +211,35 @@ describe('the stall rule', () => {
     const flagged = withNoise.filter((s) => stallReasons(s.noise!).length > 0);
     const lenient = withNoise.filter((s) => stallReasons(s.noise!, { ...STALL_RULE, foreignFraction: 1, stealFraction: 1 }).length > 0);
     expect(lenient.length).toBeLessThanOrEqual(flagged.length);
+  });
+});
+
+describe('steal bands', () => {
+  it('bands every recorded slice with a figure by its steal, and measures its distance from its own setup and metric', () => {
+    const results = recordedResults();
+    const deviations = sliceDeviations(results.slices);
+    const withFigure = results.slices.filter((s) => primaryValue(s) !== undefined && s.path.status !== 'invalid');
+    expect(deviations).toHaveLength(withFigure.length);
+    const bands = stealBands(deviations);
+    expect(bands.map((b) => [b.from, b.to])).toEqual([
+      [0, 0.02],
+      [0.02, 0.05],
+      [0.05, 0.1],
+      [0.1, null],
+    ]);
+    // The bands partition the slices: each slice is in exactly one.
+    expect(bands.reduce((n, b) => n + b.slices, 0)).toBe(deviations.length);
+    for (const b of bands) if (b.slices > 0) expect(b.p90Deviation!).toBeGreaterThanOrEqual(b.medianDeviation!);
+  });
+
+  it('shows a band whose slices were pushed off their setup’s median', () => {
+    const slice = (setupId: number, value: number, stealUs: number) => ({ ...recordedResults().slices[0]!, setupId, metric: 'throughput' as const, path: { status: 'no-path' as const }, result: { kind: 'throughput' as const, tool: 'iperf3' as const, bitsPerSecond: value * 1e9, bytesSent: 1, bytesReceived: 1, seconds: 1, retransmits: 0 }, noise: { ...recordedResults().slices[0]!.noise!, windowMs: 1000, cpus: 2, stealUs } });
+    // Setup 1: four quiet slices at 10 Gbit/s and one with 12 % steal at 5 Gbit/s.
+    const slices = [slice(1, 10, 0), slice(1, 10, 0), slice(1, 10, 0), slice(1, 10, 10_000), slice(1, 5, 240_000)];
+    const bands = stealBands(sliceDeviations(slices));
+    expect(bands.map((b) => b.slices)).toEqual([4, 0, 0, 1]);
+    expect(bands[0]!.medianDeviation).toBe(0);
+    expect(bands[1]!.medianDeviation).toBeNull();
+    expect(bands[3]!.medianDeviation).toBeCloseTo(0.5, 10);
   });
 });
