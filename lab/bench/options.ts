@@ -54,17 +54,19 @@ export const VERIFY_IPERF_SECONDS = 1;
 /** Seed of the slice order and the bootstrap when none is given: the same data gives the same intervals. */
 export const DEFAULT_SEED = 12;
 /**
- * Every process of the client pod on the first CPU and of the server pod on the last: each slice then
- * runs with the same placement of processes on CPUs instead of the scheduler's choice of the moment.
- * Measured against `off` and `apps` on this project's 2-core VM while other work loaded it (load
- * 12-17), the spread did not differ clearly. `one-cpu` (the whole setup on CPU 0, the bench on the
- * other CPUs) cut the spread of a bare veth pair's 1 s iperf3 figures three-fold on that VM (the
- * per-round ratio of two identical pairs: 11.5 % standard deviation of its log, against 34-37 % split
- * over two CPUs), but in the matrix it did not: over the 42 ratios of each quick run, the median
- * per-round spread was 16.9 and 14.1 % in two one-cpu runs against 16.7 and 15.8 % in two pods runs
- * (2026-11-27 and 28). So the default stays.
+ * The whole setup (both pods, their proxies, node proxies, every slice client) on CPU 0, and the bench
+ * itself on the other CPUs while it measures: no message of a measured path waits for a wake-up on
+ * another CPU, and the bench's counter reads between slices stay off the measured CPU. Each figure is
+ * then the path's cost on one CPU. Measured against `pods` (client pod on the first CPU, server pod on
+ * the last) on this project's 2-core VM, 2026-11-27 and 28, under the current stall rule:
+ * - two quick runs each: 136 and 132 of 150 slices counted with one-cpu, 114 and 118 with pods (the
+ *   rest flagged, mostly for steal), so 36 and 39 of 42 comparisons got an interval, against 27 and
+ *   29; the intervals' median half-width was about the same (19.4 and 17.0 %, against 17.2 and 19.7 %);
+ * - the noise floor (`lab bench --noise-floor`, 15 rounds): with pods no open-loop latency round
+ *   paired and 6 throughput rounds did; with one-cpu 13 and 14 did.
+ * `pods`, `apps` (the proxies left to the scheduler) and `off` remain for comparison.
  */
-export const DEFAULT_PIN_MODE: PinMode = 'pods';
+export const DEFAULT_PIN_MODE: PinMode = 'one-cpu';
 
 /** Ports of the measurements, apart from the verify plan's so their evidence stays attributable. */
 export const BENCH_PORTS = { latency: 11111, throughput: 5301, cps: 8090 } as const;

@@ -8,18 +8,18 @@ import type { Placement } from '../judge/plan.ts';
 import { PLACEMENTS } from '../judge/plan.ts';
 import { cpuCount } from '../host/procstat.ts';
 import { collectEnvironment, keyOffloads, parseEthtoolFeatures } from '../report/environment.ts';
-import { deriveSeed, seededRandom } from '../report/random.ts';
 import { METRICS, type BenchConfiguration, type Metric, type PinMode, type ResultsFile, type SliceRecord } from '../report/results.ts';
 import { stallReasons, STALL_RULE } from '../report/stall.ts';
 import { chooseLatencyDriver, type LatencyDriver, type LatencyTool } from '../traffic/latency.ts';
 import type { CapturedPair } from '../verify/setup.ts';
-import { pinningFor, withBenchPinned } from './instruments.ts';
+import { pinningFor } from './instruments.ts';
 import { withLiveSetups, type BuildOutcome, type SetupSpec } from './live-setups.ts';
 import { BUILD_CONCURRENCY, CPS_CONCURRENCY, DEFAULT_PIN_MODE, DEFAULT_SEED, LATENCY_RATE, MESSAGE_BYTES, QUICK_BACKENDS, QUICK_METRICS, ROUNDS, SLICE_SECONDS, VERIFY_IPERF_SECONDS } from './options.ts';
-import { estimateRemainingSeconds, formatDuration, isLatencyMetric, planRound, type PlannedSlice } from './plan.ts';
+import { estimateRemainingSeconds, formatDuration, isLatencyMetric } from './plan.ts';
+import { measureRounds } from './rounds.ts';
 import { BenchRecorder } from './recorder.ts';
 import { prepareReportDir } from './report-dir.ts';
-import { Activity, prepareSetup, runLatencyPipeline, runSlice, type MeasuredSetup, type SliceEnvironment } from './slices.ts';
+import { prepareSetup, type MeasuredSetup, type SliceEnvironment } from './slices.ts';
 
 export interface BenchOptions {
   backends?: string[];
@@ -88,17 +88,6 @@ async function recordOffloads(pair: CapturedPair, recorder: BenchRecorder): Prom
 }
 
 const sliceProofOf = (pair: CapturedPair) => (pair.descriptor.name === 'none' ? 'no-path' : pair.descriptor.judgeSlice ? 'judged' : 'unproven');
-
-/** Splits a round's plan into runs: consecutive latency slices (one pipeline), and each other slice alone. */
-function runsOf(plan: readonly PlannedSlice[]): PlannedSlice[][] {
-  const runs: PlannedSlice[][] = [];
-  for (const slice of plan) {
-    const last = runs[runs.length - 1];
-    if (last && isLatencyMetric(slice.metric) && isLatencyMetric(last[0]!.metric)) last.push(slice);
-    else runs.push([slice]);
-  }
-  return runs;
-}
 
 function roundSummary(slices: readonly SliceRecord[]): string {
   const failed = slices.filter((s) => s.error !== undefined).length;
@@ -184,30 +173,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchOutcome
   try {
     await withLiveSetups(specs, { verifyIperfSeconds: VERIFY_IPERF_SECONDS, concurrency: BUILD_CONCURRENCY, onBuilt, shouldStop: () => stopRequested }, async () => {
       measureStarted = elapsed();
-      const setupOf = (planned: PlannedSlice) => measured.get(planned.setupId)!;
-      const activity = new Activity();
-      // In setup order, not build order (which varies): the seeded shuffle then gives the same plan.
-      const ids = [...measured.keys()].sort((a, b) => a - b);
-      await withBenchPinned(env.pinning, env.cpus, async () => {
-        for (let round = 1; round <= configuration.rounds && !stopRequested && ids.length > 0; round++) {
-          const plan = planRound(round, ids, configuration.metrics, seededRandom(deriveSeed(configuration.seed, `round ${round}`)));
-          const roundStarted = performance.now();
-          const roundSlices: SliceRecord[] = [];
-          const keep = (slice: SliceRecord) => {
-            roundSlices.push(slice);
-            recorder.addSlice(slice);
-          };
-          for (const run of runsOf(plan)) {
-            if (stopRequested) break;
-            if (isLatencyMetric(run[0]!.metric)) await runLatencyPipeline(run, setupOf, env, activity, keep, () => stopRequested);
-            else keep(await runSlice(setupOf(run[0]!), run[0]!, env, activity));
-          }
-          if (stopRequested) break;
+      await measureRounds(measured, configuration, env, {
+        keep: (slice) => recorder.addSlice(slice),
+        shouldStop: () => stopRequested,
+        onRound: async (round, slices, seconds) => {
           recorder.completeRound(round);
           await options.afterRound?.(round, [...measured.values()]);
           const eta = estimateRemainingSeconds(elapsed() - measureStarted, round, configuration.rounds);
-          progress(`round ${round}/${configuration.rounds}: ${roundSummary(roundSlices)} (${((performance.now() - roundStarted) / 1000).toFixed(1)} s; elapsed ${formatDuration(elapsed())}${eta === undefined ? '' : `, ETA ${formatDuration(eta)} + teardown`})`);
-        }
+          progress(`round ${round}/${configuration.rounds}: ${roundSummary(slices)} (${seconds.toFixed(1)} s; elapsed ${formatDuration(elapsed())}${eta === undefined ? '' : `, ETA ${formatDuration(eta)} + teardown`})`);
+        },
       });
       measureEnded = elapsed();
     });

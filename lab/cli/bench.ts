@@ -1,11 +1,13 @@
 // `lab bench [--backends a,b] [--placements same-node,cross-node] [--metrics latency,round-trip,throughput,cps]
-//            [--rounds N] [--quick] [--seed N] [--pin off|apps|pods|one-cpu] [--out DIR] [--name NAME] [--json] [--scale N]`
+//            [--rounds N] [--quick] [--seed N] [--pin off|apps|pods|one-cpu] [--out DIR] [--name NAME] [--json]
+//            [--scale N | --rule-scale [SIZES] | --noise-floor]`
 import { Option, type Command } from 'commander';
 import { backendNames } from '../backends/index.ts';
 import { parseBackends, parseMetrics, parsePlacements, parsePositiveInteger, parseSeed, QUICK_BACKENDS, QUICK_METRICS } from '../bench/options.ts';
 import { runBench, type BenchOutcome } from '../bench/run.ts';
 import { invalidRounds, RULE_SCALE_SIZES, ruleScaleTable, runRuleScale } from '../bench/rule-scale.ts';
 import { MAX_SCALE_PODS, runScaleBench } from '../bench/scale.ts';
+import { NOISE_FLOOR_ROUNDS, noiseFloorTable, runNoiseFloor } from '../bench/noise-floor.ts';
 import { UsageError } from '../errors.ts';
 import { PLACEMENTS } from '../judge/plan.ts';
 import { analyze, headlineLine, type Analysis } from '../report/analysis.ts';
@@ -26,6 +28,7 @@ interface BenchFlags {
   json?: boolean;
   scale?: string;
   ruleScale?: string | boolean;
+  noiseFloor?: boolean;
   latencyTool?: LatencyTool;
 }
 
@@ -82,7 +85,7 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
     .option('--rounds <n>', 'rounds (default 9, or 5 with --quick); each measures every setup once per metric')
     .option('--quick', 'the quick profile: 5 rounds of none, redirect, tproxy, sockmap and tc, measuring latency, throughput and cps (unless --backends or --metrics name others)')
     .option('--seed <n>', 'seed of the slice order and of the bootstrap intervals (default 12)')
-    .addOption(new Option('--pin <mode>', 'CPU pinning: pods puts the client pod on the first CPU and the server pod on the last; one-cpu puts each whole setup on CPU 0 and the bench on the others; apps leaves the proxies unpinned; off pins nothing (default pods)').choices(PIN_MODES))
+    .addOption(new Option('--pin <mode>', 'CPU pinning: one-cpu puts each whole setup on CPU 0 and the bench on the others; pods puts the client pod on the first CPU and the server pod on the last; apps is pods with the proxies unpinned; off pins nothing (default one-cpu)').choices(PIN_MODES))
     .option('--out <dir>', 'report directory (default reports/<date>-<name>)')
     .option('--name <name>', 'report name (default "quick" or "bench")')
     .addOption(new Option('--latency-tool <tool>', 'force a latency tool (default fortio when installed, else sockperf)').choices(['fortio', 'sockperf']))
@@ -90,6 +93,10 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
     .option(
       '--rule-scale [sizes]',
       `instead of the matrix: install time and per-connection cost of the sidecar rules, iptables against native nftables, REDIRECT and TPROXY, as every excluded list grows (default 0,${RULE_SCALE_SIZES.join(',')}); --rounds rounds`,
+    )
+    .option(
+      '--noise-floor',
+      `instead of the matrix: none against an identical none (an A/A comparison), measured the way the matrix measures a backend against its baseline; prints the spread any comparison on this machine starts from (--rounds, default ${NOISE_FLOOR_ROUNDS}; one --placements value; --metrics, --pin, --seed)`,
     )
     .option('--json', 'print the comparisons as JSON')
     .action(async (flags: BenchFlags) => {
@@ -103,6 +110,24 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
         if (flags.json) printJson(result);
         else for (const line of ruleScaleTable(result)) process.stdout.write(line + '\n');
         setExit(invalidRounds(result) === 0 ? 0 : 1);
+        return;
+      }
+      if (flags.noiseFloor) {
+        const clashing = (['backends', 'quick', 'out', 'name', 'scale', 'ruleScale'] as const).filter((flag) => flags[flag] !== undefined && flags[flag] !== false);
+        if (clashing.length > 0) throw new UsageError(`--noise-floor measures none against itself and prints its table (--json: the whole result), writing no report: leave out ${clashing.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+        const placements = flags.placements === undefined ? undefined : parsePlacements(flags.placements);
+        if (placements && placements.length !== 1) throw new UsageError('--noise-floor measures one placement: give --placements one of same-node, cross-node');
+        const result = await runNoiseFloor({
+          ...(placements ? { placement: placements[0]! } : {}),
+          ...(flags.metrics === undefined ? {} : { metrics: parseMetrics(flags.metrics) }),
+          ...(rounds === undefined ? {} : { rounds }),
+          ...(flags.seed === undefined ? {} : { seed: parseSeed(flags.seed) }),
+          ...(flags.pin ? { pin: flags.pin } : {}),
+          ...(flags.latencyTool ? { latencyTool: flags.latencyTool } : {}),
+        });
+        if (flags.json) printJson(result);
+        else for (const line of noiseFloorTable(result)) process.stdout.write(line + '\n');
+        setExit(0);
         return;
       }
       if (flags.scale !== undefined) {

@@ -31,11 +31,10 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
       rounds: 2,
       outDir: dir,
       latencyTool: 'sockperf',
-      pin: 'one-cpu',
       progress: (line) => lines.push(line),
       afterRound: async (round: number, setups: readonly MeasuredSetup[]) => {
-        // one-cpu: every long-lived process of both setups (apps, agents, servers, sidecars) on
-        // CPU 0, and the bench itself on the other CPUs while it measures.
+        // The default pinning, one-cpu: every long-lived process of both setups (apps, agents,
+        // servers, sidecars) on CPU 0, and the bench itself on the other CPUs while it measures.
         for (const setup of setups) for (const pid of setup.processes.all) setupProcessCpus.push(allowedCpus(pid));
         benchCpusWhileMeasuring.push(allowedCpus(process.pid));
         const redirect = setups.find((s) => s.spec.backend === 'redirect')!;
@@ -100,7 +99,7 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
     expect(report).toContain('## CPU cost');
   });
 
-  it('pins the client pod to the first CPU and the server pod to the last by default (pods), and leaves the bench unpinned', async () => {
+  it('pins the client pod to the first CPU and the server pod to the last with --pin pods, and leaves the bench unpinned', async () => {
     const byPod = new Map<string, Set<string | undefined>>();
     const podNames: string[] = [];
     const benchCpus: Array<string | undefined> = [];
@@ -110,6 +109,7 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
       metrics: ['throughput'],
       rounds: 1,
       outDir: join(dir, 'pods'),
+      pin: 'pods',
       progress: () => undefined,
       afterRound: async (_round: number, setups: readonly MeasuredSetup[]) => {
         const { pair, processes } = setups[0]!;

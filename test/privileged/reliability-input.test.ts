@@ -68,6 +68,20 @@ describePrivileged('bad input and environment through the CLI', ['setpriv', 'hap
     expect(commandsRun(result)).toEqual([]);
   });
 
+  it('bench --noise-floor with a clashing flag, or two placements, exits 2 and creates nothing', () => {
+    const out = labSync(['bench', '--noise-floor', '--out', join(dir, 'never-written')], { env: DEBUG });
+    expect(out.code, out.stderr).toBe(2);
+    expect(out.stderr).toContain('--noise-floor measures none against itself and prints its table (--json: the whole result), writing no report: leave out --out');
+    expect(commandsRun(out)).toEqual([]);
+    const backends = labSync(['bench', '--noise-floor', '--backends', 'redirect', '--quick'], { env: DEBUG });
+    expect(backends.code).toBe(2);
+    expect(backends.stderr).toContain('leave out --backends, --quick');
+    const placements = labSync(['bench', '--noise-floor', '--placements', 'same-node,cross-node'], { env: DEBUG });
+    expect(placements.code).toBe(2);
+    expect(placements.stderr).toContain('--noise-floor measures one placement: give --placements one of same-node, cross-node');
+    expect(commandsRun(placements)).toEqual([]);
+  });
+
   const scenario = (overrides: string) =>
     `export default { name: 'bad', description: 'x', topology: { nodes: [{ name: 'node-a', pods: ['client', 'server'] }] }, backend: { name: 'redirect' }, steps: [{ probe: { from: 'client', to: 'server', port: 8080 } }], ${overrides} };\n`;
   const malformed = [

@@ -74,7 +74,7 @@ describe('bench profiles and timing', () => {
     expect(full).toMatchObject({ profile: 'default', rounds: ROUNDS.default, name: 'bench' });
     expect(full.rounds).toBeGreaterThan(quick.rounds);
     expect(full.metrics).toEqual([...METRICS]);
-    expect(full.pinning.mode).toBe('pods');
+    expect(full.pinning.mode).toBe('one-cpu');
     expect(resolveConfiguration({ rounds: 2 }, driver).profile).toBe('custom');
     // Without --backends, quick measures its five and the default profile every registered backend.
     expect(resolveConfiguration({ quick: true }, driver).backends).toEqual(['none', 'redirect', 'tproxy', 'sockmap', 'tc']);
