@@ -3,7 +3,7 @@
 // state (steal, load, pressure, context switches). Readings are synchronous file reads, a few
 // milliseconds at most, taken at the exact start and end of the measurement window.
 import { processesInTree, readCgroupCpuSync } from '../host/cgroup.ts';
-import { pinProcess } from '../host/pinning.ts';
+import { allowedCpus, pinProcess } from '../host/pinning.ts';
 import { busyUs, processName, sampleMachine, softirqThreads, taskTimes, type MachineSample } from '../host/procstat.ts';
 import type { PinMode, SliceCpu } from '../report/results.ts';
 import type { SliceNoise } from '../report/stall.ts';
@@ -46,16 +46,17 @@ export function pinningFor(mode: PinMode, cpus: number): Pinning {
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 /**
- * Keeps the bench's own process on `benchCpus` while `body` runs, then gives it every CPU again.
+ * Keeps the bench's own process on `benchCpus` while `body` runs, then gives it back the CPUs it had.
  * Commands it starts inherit the mask, so the counter reads between slices stay off the measured CPU.
  */
-export async function withBenchPinned<T>(pinning: Pinning, cpus: number, body: () => Promise<T>): Promise<T> {
+export async function withBenchPinned<T>(pinning: Pinning, body: () => Promise<T>): Promise<T> {
   if (!pinning.benchCpus) return body();
+  const before = allowedCpus(process.pid);
   await pinProcess(process.pid, pinning.benchCpus);
   try {
     return await body();
   } finally {
-    await pinProcess(process.pid, range(0, cpus));
+    await pinProcess(process.pid, before);
   }
 }
 

@@ -15,16 +15,15 @@ export type Profile = 'quick' | 'default';
 
 /**
  * Rounds per profile. A ratio gets an interval only from 3 rounds in which neither of its two setups'
- * slices was flagged, and on this project's VM the stall rule flags a sixth to a quarter of quick
- * slices (CPU used outside the measured setup, and hypervisor steal): with 3 rounds almost no
- * comparison kept 3 (two quick runs of 3 rounds, 2026-11-27: 6 and 0 of 56 comparisons with an
- * interval). Quick therefore runs 5 rounds of fewer slices (QUICK_METRICS, QUICK_BACKENDS).
- * A round costs about 5.5 s per setup with all four metrics (measured on 2 cores: 168 s for 3 rounds
- * of 10 setups), and about 3.7 s with quick's three (the measured periods of their slices: latency
- * 1.85 s, throughput 1.13 s, cps 0.67 s). That planned the default profile's 16 setups at 9 rounds
- * and quick's 10 setups at 5 rounds, to fit 15 minutes and 240 s. Since the connection-rate warm-up
- * (up to 2 s per setup) both run just over: 914 s and 241 s (2026-11-27, reports/example-default and
- * reports/example-quick: rounds of 90-94 s and 37-38 s).
+ * slices was flagged. When the stall rule flagged a sixth to a quarter of quick slices (2026-11-27,
+ * with the 2 % steal threshold and pods pinning), 3 rounds left almost no comparison with 3: two
+ * quick runs of 3 rounds gave 6 and 0 of 56 comparisons an interval. Quick therefore runs 5 rounds
+ * of fewer slices (QUICK_METRICS, QUICK_BACKENDS).
+ * A round costs about 5.6 s per setup with all four metrics and about 3.7 s with quick's three (the
+ * measured periods of their slices: latency 1.85 s, throughput 1.13 s, cps 0.67 s). So the default
+ * profile's 16 setups get 9 rounds and quick's 10 setups get 5, to fit 15 minutes and 240 s. On
+ * 2026-11-28 they took 874 s and 227 s (reports/example-default and reports/example-quick: rounds of
+ * 89-92 s and 37-38 s), with each setup's connection-rate warm-up overlapping the other setups' builds.
  */
 export const ROUNDS: Record<Profile, number> = { quick: 5, default: 9 };
 

@@ -41,7 +41,7 @@ export async function measureRounds(setups: ReadonlyMap<number, MeasuredSetup>, 
   const setupOf = (planned: PlannedSlice) => setups.get(planned.setupId)!;
   const activity = new Activity();
   let completed = 0;
-  await withBenchPinned(env.pinning, env.cpus, async () => {
+  await withBenchPinned(env.pinning, async () => {
     for (let round = 1; round <= plan.rounds && ids.length > 0 && !hooks.shouldStop(); round++) {
       const slices = planRound(round, ids, plan.metrics, seededRandom(deriveSeed(plan.seed, `round ${round}`)));
       const started = performance.now();

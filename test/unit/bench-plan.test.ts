@@ -5,6 +5,7 @@ import { parseBackends, parseMetrics, parsePinMode, parsePlacements, parsePositi
 import { estimateRemainingSeconds, formatDuration, planRound } from '../../lab/bench/plan.ts';
 import { defaultReportDir } from '../../lab/bench/report-dir.ts';
 import { pinningFor } from '../../lab/bench/instruments.ts';
+import { cpuList, parseCpuList } from '../../lab/host/pinning.ts';
 import { latencyStartPeriod, resolveConfiguration } from '../../lab/bench/run.ts';
 import { scaleTopology } from '../../lab/bench/scale.ts';
 import { UsageError } from '../../lab/errors.ts';
@@ -91,6 +92,13 @@ describe('pinning', () => {
     expect(pinningFor('one-cpu', 4).benchCpus).toEqual([1, 2, 3]);
     // One CPU: nowhere else to put the bench, so it is not pinned at all.
     expect(pinningFor('one-cpu', 1)).toEqual({ mode: 'one-cpu', clientCpus: [0], serverCpus: [0] });
+  });
+
+  it('reads kernel CPU lists, the form in which /proc gives the CPUs a process may use', () => {
+    expect(parseCpuList('0-1,3')).toEqual([0, 1, 3]);
+    expect(parseCpuList('1')).toEqual([1]);
+    expect(() => parseCpuList('3-1')).toThrow(/not a CPU list/);
+    expect(cpuList(parseCpuList('0,2-4'))).toBe('0,2,3,4');
   });
 
   it('splits the client pod and the server pod over the first and last CPU in pods and apps modes', () => {
