@@ -10,6 +10,7 @@ import { exclusion, formatChange, primaryValue, PRIMARY, MIN_PAIRED_ROUNDS } fro
 import { bootstrapInterval, relativeHalfWidth, type Interval } from '../report/bootstrap.ts';
 import { pairByRound } from '../report/pairing.ts';
 import { describeStallRule } from '../report/stall.ts';
+import { sampleStandardDeviation } from '../report/stats.ts';
 import { deriveSeed, seededRandom } from '../report/random.ts';
 import type { Metric, PinMode, SliceRecord } from '../report/results.ts';
 import { chooseLatencyDriver, type LatencyTool } from '../traffic/latency.ts';
@@ -31,8 +32,6 @@ export interface NoiseFloorOptions {
   seed?: number;
   pin?: PinMode;
   latencyTool?: LatencyTool;
-  /** Overrides the slice lengths (tests use tiny runs). */
-  sliceSeconds?: Partial<Record<Metric, number>>;
   progress?: (line: string) => void;
 }
 
@@ -66,12 +65,6 @@ export interface NoiseFloorResult {
 const FIRST = 1;
 const TWIN = 2;
 
-function standardDeviation(values: readonly number[]): number | null {
-  if (values.length < 2) return null;
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
-}
-
 /** The A/A comparison of each metric, from the slices of the two twins. */
 export function noiseFloorLines(slices: readonly SliceRecord[], metrics: readonly Metric[], seed: number): NoiseFloorLine[] {
   return metrics.map((metric) => {
@@ -86,7 +79,7 @@ export function noiseFloorLines(slices: readonly SliceRecord[], metrics: readonl
       failed: reasons.filter((r) => r === 'failed').length,
       interval,
       halfWidth: interval ? relativeHalfWidth(interval) : null,
-      logRatioSd: standardDeviation(pairs.map((p) => Math.log(p.ratio))),
+      logRatioSd: sampleStandardDeviation(pairs.map((p) => Math.log(p.ratio))),
     };
   });
 }
@@ -99,7 +92,7 @@ export async function runNoiseFloor(options: NoiseFloorOptions = {}): Promise<No
   const seed = options.seed ?? DEFAULT_SEED;
   const pin = options.pin ?? DEFAULT_PIN_MODE;
   const driver = metrics.some(isLatencyMetric) ? chooseLatencyDriver(options.latencyTool) : undefined;
-  const sliceSeconds = { ...SLICE_SECONDS, ...options.sliceSeconds };
+  const sliceSeconds = SLICE_SECONDS;
   const env: SliceEnvironment = {
     driver,
     pinning: pinningFor(pin, cpuCount()),

@@ -57,6 +57,11 @@ export function latencyStartPeriod(leadSeconds: number, sliceSeconds: number): n
   return Math.round(Math.max(sliceSeconds + 0.6, (leadSeconds + sliceSeconds + gap) / 2) * 100) / 100;
 }
 
+/** The backends a bench measures: those named, else quick's five, else every registered one. */
+export function benchBackends(options: Pick<BenchOptions, 'backends' | 'quick'>): string[] {
+  return options.backends ?? (options.quick ? [...QUICK_BACKENDS] : backendNames());
+}
+
 export function resolveConfiguration(options: BenchOptions, driver: Pick<LatencyDriver, 'tool' | 'leadSeconds'> | undefined): BenchConfiguration {
   const quick = options.quick ?? false;
   const sliceSeconds = { ...SLICE_SECONDS, ...options.sliceSeconds };
@@ -66,7 +71,7 @@ export function resolveConfiguration(options: BenchOptions, driver: Pick<Latency
   return {
     name: options.name ?? (quick ? 'quick' : 'bench'),
     profile,
-    backends: options.backends ?? (quick ? [...QUICK_BACKENDS] : backendNames()),
+    backends: benchBackends(options),
     placements: options.placements ?? [...PLACEMENTS],
     metrics: options.metrics ?? (quick ? [...QUICK_METRICS] : [...METRICS]),
     rounds: options.rounds ?? ROUNDS[quick ? 'quick' : 'default'],

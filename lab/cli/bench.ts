@@ -2,9 +2,9 @@
 //            [--rounds N] [--quick] [--seed N] [--pin off|apps|pods|one-cpu] [--out DIR] [--name NAME] [--json]
 //            [--scale N | --rule-scale [SIZES] | --noise-floor]`
 import { Option, type Command } from 'commander';
-import { backendNames } from '../backends/index.ts';
+import { backendByName, backendNames } from '../backends/index.ts';
 import { parseBackends, parseMetrics, parsePlacements, parsePositiveInteger, parseSeed, QUICK_BACKENDS, QUICK_METRICS } from '../bench/options.ts';
-import { runBench, type BenchOutcome } from '../bench/run.ts';
+import { benchBackends, runBench, type BenchOutcome } from '../bench/run.ts';
 import { invalidRounds, RULE_SCALE_SIZES, ruleScaleTable, runRuleScale } from '../bench/rule-scale.ts';
 import { MAX_SCALE_PODS, runScaleBench } from '../bench/scale.ts';
 import { NOISE_FLOOR_ROUNDS, noiseFloorTable, runNoiseFloor } from '../bench/noise-floor.ts';
@@ -14,6 +14,7 @@ import { analyze, headlineLine, type Analysis } from '../report/analysis.ts';
 import { METRICS, PIN_MODES, type PinMode } from '../report/results.ts';
 import type { LatencyTool } from '../traffic/latency.ts';
 import { printJson } from './output.ts';
+import { requireRoot, requireTools } from './preflight.ts';
 
 interface BenchFlags {
   backends?: string;
@@ -36,6 +37,18 @@ function parseRuleScaleSize(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 1000) throw new UsageError(`--rule-scale takes sizes from 0 to 1000, comma-separated: "${value}" is not one`);
   return n;
+}
+
+/**
+ * Before anything is built: root, and the tools each measured backend's runs need, with iperf3 for
+ * the verify plan and the throughput slices, and taskset when anything is pinned. (The latency tool
+ * is checked when the bench chooses it; a backend the kernel cannot run is built, fails its
+ * setup and is reported, as on the kernel matrix.)
+ */
+function benchPreflight(backends: readonly string[], pin: PinMode | undefined): void {
+  requireRoot('bench');
+  const extra = ['iperf3', ...(pin === 'off' ? [] : ['taskset'])];
+  for (const backend of backends) requireTools(backendByName(backend), extra);
 }
 
 /** The answer for the terminal, one line per comparison; the report holds the rest. */
@@ -106,6 +119,8 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
         // The rule-scale case prints its table (or JSON) and writes no report directory.
         if (flags.out !== undefined || flags.name !== undefined) throw new UsageError('--rule-scale prints its table (--json: the whole result) and writes no report: leave out --out and --name, and redirect its output to keep it');
         const sizes = typeof flags.ruleScale === 'string' ? flags.ruleScale.split(',').map((s) => parseRuleScaleSize(s)) : undefined;
+        requireRoot('bench');
+        for (const backend of ['redirect', 'tproxy', 'redirect-nft', 'tproxy-nft']) requireTools(backendByName(backend));
         const result = await runRuleScale({ ...(sizes ? { sizes } : {}), ...(rounds === undefined ? {} : { rounds }) });
         if (flags.json) printJson(result);
         else for (const line of ruleScaleTable(result)) process.stdout.write(line + '\n');
@@ -117,11 +132,14 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
         if (clashing.length > 0) throw new UsageError(`--noise-floor measures none against itself and prints its table (--json: the whole result), writing no report: leave out ${clashing.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
         const placements = flags.placements === undefined ? undefined : parsePlacements(flags.placements);
         if (placements && placements.length !== 1) throw new UsageError('--noise-floor measures one placement: give --placements one of same-node, cross-node');
+        const metrics = flags.metrics === undefined ? undefined : parseMetrics(flags.metrics);
+        const seed = flags.seed === undefined ? undefined : parseSeed(flags.seed);
+        benchPreflight(['none'], flags.pin);
         const result = await runNoiseFloor({
           ...(placements ? { placement: placements[0]! } : {}),
-          ...(flags.metrics === undefined ? {} : { metrics: parseMetrics(flags.metrics) }),
+          ...(metrics === undefined ? {} : { metrics }),
           ...(rounds === undefined ? {} : { rounds }),
-          ...(flags.seed === undefined ? {} : { seed: parseSeed(flags.seed) }),
+          ...(seed === undefined ? {} : { seed }),
           ...(flags.pin ? { pin: flags.pin } : {}),
           ...(flags.latencyTool ? { latencyTool: flags.latencyTool } : {}),
         });
@@ -132,12 +150,15 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
       }
       if (flags.scale !== undefined) {
         const pods = parsePositiveInteger('--scale', flags.scale, MAX_SCALE_PODS);
+        requireRoot('bench');
+        requireTools(backendByName('none'));
         const outcome = await runScaleBench({ pods, ...(rounds === undefined ? {} : { repeats: rounds }), ...(flags.out ? { outDir: flags.out } : {}), ...(flags.name ? { name: flags.name } : {}) });
         printOutcome(outcome, flags.json ?? false);
         setExit(outcome.status === 'complete' ? 0 : 1);
         return;
       }
-      const outcome = await runBench({
+      // Usage first (exit 2), then what the machine lacks (exit 1), then work.
+      const options = {
         ...(flags.backends === undefined ? {} : { backends: parseBackends(flags.backends, backendNames()) }),
         ...(flags.placements === undefined ? {} : { placements: parsePlacements(flags.placements) }),
         ...(flags.metrics === undefined ? {} : { metrics: parseMetrics(flags.metrics) }),
@@ -148,7 +169,9 @@ export function registerBenchCommand(program: Command, setExit: (code: number) =
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags.latencyTool ? { latencyTool: flags.latencyTool } : {}),
         quick: flags.quick ?? false,
-      });
+      };
+      benchPreflight(benchBackends(options), flags.pin);
+      const outcome = await runBench(options);
       printOutcome(outcome, flags.json ?? false);
       // 130 like a shell for an interrupted run; 1 when a setup could not be proven or a slice left its path.
       const { results } = outcome;

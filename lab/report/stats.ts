@@ -1,4 +1,5 @@
-// Order statistics for the report: percentiles and the median. Pure functions, no I/O.
+// Statistics for the report: percentiles, the median and the sample standard deviation. Pure
+// functions, no I/O.
 
 /**
  * The p-th percentile (0..100) of ascending-sorted values, interpolated linearly between closest
@@ -19,4 +20,11 @@ const ascending = (values: readonly number[]) => [...values].sort((a, b) => a - 
 
 export function median(values: readonly number[]): number {
   return percentileOf(ascending(values), 50);
+}
+
+/** The sample standard deviation (n − 1 in the denominator); null below two values. */
+export function sampleStandardDeviation(values: readonly number[]): number | null {
+  if (values.length < 2) return null;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
 }

@@ -9,12 +9,15 @@ import { redirectBackend } from '../../lab/backends/redirect/redirect.ts';
 import { runBench } from '../../lab/bench/run.ts';
 import type { MeasuredSetup } from '../../lab/bench/slices.ts';
 import { measureScale } from '../../lab/bench/scale.ts';
+import { allowedCpus, cpuList } from '../../lab/host/pinning.ts';
 import { onPath } from '../../lab/host/tools.ts';
 import { readResults } from '../../lab/report/results.ts';
 import { describePrivileged } from '../support/privileged.ts';
 
-/** The CPUs a process may run on, from /proc (e.g. "1"). */
-const allowedCpus = (pid: number) => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+/** The CPUs a process may run on, as taskset writes them (e.g. "1", "0,1"). */
+const cpusOf = (pid: number) => cpuList(allowedCpus(pid));
+/** Every CPU but the first, or the first alone on a one-CPU machine. */
+const allButFirst = () => (cpus().length > 1 ? cpuList(cpus().map((_, i) => i).slice(1)) : '0');
 
 describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy', 'iptables-restore', 'taskset'], features: ['iptables-redirect'] }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'lab-bench-test-'));
@@ -24,7 +27,7 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
     const lines: string[] = [];
     const setupProcessCpus: Array<string | undefined> = [];
     const benchCpusWhileMeasuring: Array<string | undefined> = [];
-    const everyCpu = cpus().length > 1 ? `0-${cpus().length - 1}` : '0';
+    const benchCpusBefore = cpusOf(process.pid);
     const outcome = await runBench({
       backends: ['none', 'redirect'],
       placements: ['same-node'],
@@ -35,8 +38,8 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
       afterRound: async (round: number, setups: readonly MeasuredSetup[]) => {
         // The default pinning, one-cpu: every long-lived process of both setups (apps, agents,
         // servers, sidecars) on CPU 0, and the bench itself on the other CPUs while it measures.
-        for (const setup of setups) for (const pid of setup.processes.all) setupProcessCpus.push(allowedCpus(pid));
-        benchCpusWhileMeasuring.push(allowedCpus(process.pid));
+        for (const setup of setups) for (const pid of setup.processes.all) setupProcessCpus.push(cpusOf(pid));
+        benchCpusWhileMeasuring.push(cpusOf(process.pid));
         const redirect = setups.find((s) => s.spec.backend === 'redirect')!;
         if (round === 1) await redirect.pair.lab.exec(redirect.pair.client, 'iptables', ['-t', 'nat', '-F'], { inCgroup: false });
       },
@@ -47,10 +50,9 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
     expect(lines.at(-1)).toMatch(/^lab bench: complete in \S+ \(\d+ s wall: setups \d+ s, measuring \d+ s, teardown \d+ s\)$/);
     expect(setupProcessCpus.length).toBeGreaterThan(8);
     expect(new Set(setupProcessCpus)).toEqual(new Set(['0']));
-    const others = cpus().length > 2 ? `1-${cpus().length - 1}` : cpus().length === 2 ? '1' : '0';
-    expect(new Set(benchCpusWhileMeasuring)).toEqual(new Set([others]));
-    // Once it has measured, the bench may run anywhere again.
-    expect(allowedCpus(process.pid)).toBe(everyCpu);
+    expect(new Set(benchCpusWhileMeasuring)).toEqual(new Set([allButFirst()]));
+    // Once it has measured, the bench has the CPUs it had before.
+    expect(cpusOf(process.pid)).toBe(benchCpusBefore);
 
     const results = readResults(join(dir, 'results.json'));
     expect(results.roundsCompleted).toBe(2);
@@ -117,9 +119,9 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
         for (const pid of processes.all) {
           const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
           const pod = [pair.client.name, pair.server.name].find((name) => cgroup.includes(`/${name}\n`));
-          if (pod) byPod.set(pod, (byPod.get(pod) ?? new Set()).add(allowedCpus(pid)));
+          if (pod) byPod.set(pod, (byPod.get(pod) ?? new Set()).add(cpusOf(pid)));
         }
-        benchCpus.push(allowedCpus(process.pid));
+        benchCpus.push(cpusOf(process.pid));
       },
     });
     expect(outcome.status).toBe('complete');
@@ -127,7 +129,7 @@ describePrivileged('bench', { tools: ['sockperf', 'iperf3', 'ethtool', 'haproxy'
     const [client, server] = podNames;
     expect([...byPod.get(client!)!]).toEqual(['0']);
     expect([...byPod.get(server!)!]).toEqual([last]);
-    expect(benchCpus).toEqual([cpus().length > 1 ? `0-${cpus().length - 1}` : '0']);
+    expect(benchCpus).toEqual([cpusOf(process.pid)]);
   });
 
   // fortio is optional on a bare host (not packaged for Debian); the GitHub workflow and the Vagrant VM

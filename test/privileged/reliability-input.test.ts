@@ -101,8 +101,8 @@ describePrivileged('bad input and environment through the CLI', ['setpriv', 'hap
     expect(commandsRun(result)).toEqual([]);
   });
 
-  it('not root: verify, run and clean refuse with a message naming sudo, creating nothing', () => {
-    for (const args of [['verify', '--backend', 'none'], ['run', 'scenarios/none-same-node.ts'], ['clean']]) {
+  it('not root: verify, run, clean and bench refuse with a message naming sudo, creating nothing', () => {
+    for (const args of [['verify', '--backend', 'none'], ['run', 'scenarios/none-same-node.ts'], ['clean'], ['bench', '--quick'], ['bench', '--noise-floor'], ['bench', '--scale', '10']]) {
       const result = labSync(args, { asUser: 65534, env: DEBUG });
       expect(result.code, `lab ${args.join(' ')}: ${result.stderr}`).toBe(1);
       expect(result.stderr).toContain('needs root: run it with sudo');
@@ -110,6 +110,7 @@ describePrivileged('bad input and environment through the CLI', ['setpriv', 'hap
     }
     // Bad input is still bad input for anyone: usage comes before privileges.
     expect(labSync(['verify', '--backend', 'nope'], { asUser: 65534 }).code).toBe(2);
+    expect(labSync(['bench', '--backends', 'nope'], { asUser: 65534 }).code).toBe(2);
   });
 
   it('a missing tool is named with scripts/setup.sh before anything is created', () => {
@@ -125,6 +126,21 @@ describePrivileged('bad input and environment through the CLI', ['setpriv', 'hap
     const iperfless = labSync(['verify', '--backend', 'none'], { env: { ...DEBUG, PATH: pathWithout(join(dir, 'no-iperf3'), ['iperf3']) } });
     expect(iperfless.code).toBe(1);
     expect(iperfless.stderr).toContain('`iperf3` is not installed');
+  });
+
+  it('bench names a missing tool with scripts/setup.sh before it builds anything, in every mode that measures', () => {
+    const env = { ...DEBUG, PATH: pathWithout(join(dir, 'bench-no-iperf3'), ['iperf3']) };
+    for (const args of [['bench', '--quick'], ['bench', '--noise-floor']]) {
+      const result = labSync(args, { env });
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(1);
+      expect(result.stderr).toContain('`iperf3` is not installed');
+      expect(result.stderr).toContain('scripts/setup.sh');
+      expect(commandsRun(result)).toEqual([]);
+    }
+    const tasksetless = labSync(['bench', '--backends', 'none', '--pin', 'pods'], { env: { ...DEBUG, PATH: pathWithout(join(dir, 'bench-no-taskset'), ['taskset']) } });
+    expect(tasksetless.code).toBe(1);
+    expect(tasksetless.stderr).toContain('`taskset` is not installed');
+    expect(commandsRun(tasksetless)).toEqual([]);
   });
 
   it('lab doctor with a required tool missing exits 1 and gives the fix', () => {

@@ -5,7 +5,7 @@ import { bootstrapInterval, relativeHalfWidth } from '../../lab/report/bootstrap
 import { pairByRound } from '../../lab/report/pairing.ts';
 import { deriveSeed, seededRandom, shuffled } from '../../lab/report/random.ts';
 import { describeStallRule, foreignFraction, stallReasons, STALL_RULE, type SliceNoise } from '../../lab/report/stall.ts';
-import { median, percentileOf } from '../../lab/report/stats.ts';
+import { median, percentileOf, sampleStandardDeviation } from '../../lab/report/stats.ts';
 import { readFileSync } from 'node:fs';
 import { parseResults } from '../../lab/report/results.ts';
 import { primaryValue } from '../../lab/report/analysis.ts';
@@ -28,6 +28,14 @@ describe('percentiles', () => {
     const values = [5, 1, 3];
     expect(median(values)).toBe(3);
     expect(values).toEqual([5, 1, 3]);
+  });
+});
+
+describe('sample standard deviation', () => {
+  it('divides by n − 1 and needs two values', () => {
+    expect(sampleStandardDeviation([2, 4, 4, 4, 5, 5, 7, 9])).toBeCloseTo(Math.sqrt(32 / 7), 12);
+    expect(sampleStandardDeviation([3, 3])).toBe(0);
+    expect(sampleStandardDeviation([3])).toBeNull();
   });
 });
 
