@@ -1,8 +1,9 @@
 // Every setup of the matrix (backend x placement) live at the same time, each in its own run (its
 // own namespaces, cgroups, pins and ledger), so they can stand side by side. Setups are built,
 // installed and proven with the backend's verify checks, a few at a time, then quietened (their
-// trace readers and map samplers stopped: see Installation.quiet); then the body measures
-// them all; then all are torn down, also when the body throws. Ctrl-C is the lab's own handler: it
+// trace readers and map samplers stopped: see Installation.quiet) and handed to onBuilt, which
+// keeps the ones it will measure; then the body measures them; then all are torn down, also when
+// the body throws. Ctrl-C is the lab's own handler: it
 // tears down every live run (the bench writes its results first).
 import type { Placement } from '../judge/plan.ts';
 import { withCapturedPair, type CapturedPair, type VerifyOutcome } from '../verify/setup.ts';
@@ -35,12 +36,13 @@ export interface BuildHooks {
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
- * Builds every spec (at most `concurrency` at once), runs `body` once with the setups whose evidence
- * passed, in spec order, and tears every one down before returning. A setup that fails to build is
- * reported and skipped; an error thrown by `body` propagates after teardown.
+ * Builds every spec (at most `concurrency` at once), handing each outcome to `hooks.onBuilt`, runs
+ * `body` once every build has ended, and tears every setup down before returning. A setup that fails
+ * to build is reported and skipped; an error thrown by `body` propagates after teardown.
  */
-export async function withLiveSetups<T>(specs: readonly SetupSpec[], hooks: BuildHooks, body: (live: LiveSetup[]) => Promise<T>): Promise<T> {
-  const live = new Map<number, LiveSetup>();
+export async function withLiveSetups<T>(specs: readonly SetupSpec[], hooks: BuildHooks, body: () => Promise<T>): Promise<T> {
+  /** Setups whose onBuilt with a verdict returned: a later failure of theirs is not reported twice. */
+  const reported = new Set<number>();
   // Each setup's build holds its lab open until the body is done: `release` lets them all go.
   let release: () => void = () => undefined;
   const released = new Promise<void>((resolve) => (release = resolve));
@@ -55,11 +57,11 @@ export async function withLiveSetups<T>(specs: readonly SetupSpec[], hooks: Buil
         // Judged: the verify-only instruments would now only cost the measured slices of every setup.
         await pair.installation.quiet?.();
         await hooks.onBuilt({ spec, seconds: seconds(), pair, verdict });
-        if (verdict.ok) live.set(spec.id, { spec, pair, verdict });
+        reported.add(spec.id);
         ready();
         await released;
       }).catch(async (e: unknown) => {
-        if (!live.has(spec.id)) await hooks.onBuilt({ spec, seconds: seconds(), error: message(e) });
+        if (!reported.has(spec.id)) await hooks.onBuilt({ spec, seconds: seconds(), error: message(e) });
         ready();
       });
       holders.push(holder);
@@ -71,7 +73,7 @@ export async function withLiveSetups<T>(specs: readonly SetupSpec[], hooks: Buil
       for (let spec = queue.shift(); spec && !hooks.shouldStop(); spec = queue.shift()) await build(spec);
     };
     await Promise.all(Array.from({ length: Math.max(1, hooks.concurrency) }, worker));
-    return await body(specs.flatMap((s) => live.get(s.id) ?? []));
+    return await body();
   } finally {
     release();
     await Promise.all(holders);
