@@ -39,11 +39,9 @@ export interface Pinning {
  */
 export function pinningFor(mode: PinMode, cpus: number): Pinning {
   if (mode === 'off') return { mode, clientCpus: [], serverCpus: [] };
-  if (mode === 'one-cpu') return { mode, clientCpus: [0], serverCpus: [0], ...(cpus > 1 ? { benchCpus: range(1, cpus) } : {}) };
+  if (mode === 'one-cpu') return { mode, clientCpus: [0], serverCpus: [0], ...(cpus > 1 ? { benchCpus: Array.from({ length: cpus - 1 }, (_, i) => i + 1) } : {}) };
   return { mode, clientCpus: [0], serverCpus: [Math.max(0, cpus - 1)] };
 }
-
-const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 /**
  * Keeps the bench's own process on `benchCpus` while `body` runs, then gives it back the CPUs it had.

@@ -3,8 +3,8 @@
 // installed and proven with the backend's verify checks, a few at a time, then quietened (their
 // trace readers and map samplers stopped: see Installation.quiet) and handed to onBuilt, which
 // keeps the ones it will measure; then the body measures them; then all are torn down, also when
-// the body throws. Ctrl-C is the lab's own handler: it
-// tears down every live run (the bench writes its results first).
+// the body throws. Ctrl-C is the lab's own handler: it tears down every live run (the bench writes
+// its results first).
 import type { Placement } from '../judge/plan.ts';
 import { withCapturedPair, type CapturedPair, type VerifyOutcome } from '../verify/setup.ts';
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { run } from './exec.ts';
 
-/** "0" or "0-1,3" for taskset -c. */
+/** "0" or "0,1,3" for taskset -c. */
 export function cpuList(cpus: readonly number[]): string {
   if (cpus.length === 0 || cpus.some((c) => !Number.isInteger(c) || c < 0)) throw new Error(`not a CPU list: ${cpus.join(',')}`);
   return [...cpus].sort((a, b) => a - b).join(',');

@@ -241,7 +241,7 @@ function noiseSection(results: ResultsFile, analysis: Analysis): string {
       ],
     ),
     '',
-    'Did steal move the numbers? Slices by the steal during their window, and how far each slice\'s figure sits from the median of its own setup and metric (every slice with a figure, flagged or not). A band no further out than the first was not disturbed by its steal.',
+    'Did steal move the numbers? Slices by the steal during their window, and how far each slice\'s figure sits from the median of its own setup and metric (every slice with a figure, flagged or not). A band no further out than the first shows no sign that its steal moved the figures.',
     '',
     table(
       ['steal, share of the machine', 'slices', 'median distance from its setup\'s median', '90th percentile'],

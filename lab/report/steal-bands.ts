@@ -1,7 +1,7 @@
 // Does steal move the numbers? The slices of a run, banded by the share of the machine's CPU time
 // the hypervisor stole during their windows, with how far each slice's figure sits from the median
-// of its own setup and metric. A band whose slices sit no further out than the lowest band's was not
-// disturbed by its steal, and the stall rule need not drop it. The rule's steal threshold was set
+// of its own setup and metric. A band whose slices sit no further out than the lowest band's shows
+// no sign that its steal moved them, and the stall rule need not drop it. The rule's steal threshold was set
 // from these bands over this project's runs (stall.ts), and every report prints them, so a run on
 // another machine shows whether the threshold holds there too.
 import { primaryValue } from './analysis.ts';
